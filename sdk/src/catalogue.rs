@@ -1,0 +1,149 @@
+//! The catalogue at run time: what the generator knows about each kind.
+//!
+//! [`Kind`](crate::Kind) (generated) names every kind; [`Kind::info`](crate::Kind::info) gives
+//! its [`KindInfo`]. Each generated kind type implements [`KindType`], which ties the type to
+//! its kind, its reply and its business fact.
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::validate::Validate;
+
+/// How a notification travels.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[non_exhaustive]
+pub enum WireFormat {
+    /// APIv3: JSON body, RSA-SHA256 signature headers, AEAD_AES_256_GCM `resource`.
+    #[serde(rename = "v3-json")]
+    V3Json,
+    /// APIv2: XML body, `sign` by MD5 or HMAC-SHA256.
+    #[serde(rename = "v2-xml")]
+    V2Xml,
+}
+
+impl WireFormat {
+    /// `v3-json` or `v2-xml`, as the catalogue writes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WireFormat::V3Json => "v3-json",
+            WireFormat::V2Xml => "v2-xml",
+        }
+    }
+}
+
+/// How far a kind's payload can be trusted once it has been opened.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Trust {
+    /// Signed by WeChat Pay and verified (every APIv3 kind).
+    Authenticated,
+    /// Decrypted, but nothing proves who sent it (APIv2 refund `req_info`, AES-256-ECB): the
+    /// merchant must confirm it (business cross-check or a query) before acting.
+    DecryptedUnauthenticated,
+}
+
+/// Everything the catalogue says about one kind, generated from its schema file.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct KindInfo {
+    /// The kind id (`TRANSACTION.SUCCESS#PARKING`, `REFUND.SUCCESS`, `v2:refund-processed`).
+    pub id: &'static str,
+    /// The event_type on the wire (`None` for classic APIv2 kinds, which carry none).
+    pub event_type: Option<&'static str>,
+    /// The variant after `#`, if any.
+    pub variant: Option<&'static str>,
+    /// The wire format.
+    pub format: WireFormat,
+    /// The Chinese title of the notification page.
+    pub title: &'static str,
+    /// The Rust type's name.
+    pub rust_type: &'static str,
+    /// The schema file, relative to the repository root.
+    pub schema: &'static str,
+    /// Links to the official documentation.
+    pub docs: &'static [&'static str],
+    /// The envelope's `resource.original_type`, where the reference gives one.
+    pub original_type: Option<&'static str>,
+    /// Retry intervals in seconds WeChat Pay uses when a delivery fails (empty: none stated).
+    pub retry_schedule: &'static [u32],
+    /// The fields that identify the business object.
+    pub business_key: &'static [&'static str],
+    /// How far the opened payload can be trusted.
+    pub trust: Trust,
+}
+
+/// What identifies the business fact a notification reports, for de-duplication across
+/// deliveries (a fact re-sent under a new notification id is still the same fact).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+pub struct BusinessFact {
+    /// The merchant (first present of the schema's `merchant` fields).
+    pub merchant: Option<String>,
+    /// The values of the schema's `business_key` fields, in order (empty string when absent).
+    pub key: Vec<String>,
+    /// The value of the schema's `state` field, if any.
+    pub state: Option<String>,
+}
+
+/// A value that can stand in a [`BusinessFact`]: strings, integers, enums.
+pub trait FactValue {
+    /// The value as text, or `None` when absent.
+    fn fact_value(&self) -> Option<String>;
+}
+
+impl FactValue for String {
+    fn fact_value(&self) -> Option<String> {
+        Some(self.clone())
+    }
+}
+
+impl FactValue for crate::types::Int {
+    fn fact_value(&self) -> Option<String> {
+        Some(self.get().to_string())
+    }
+}
+
+impl<T: crate::types::OpenEnum> FactValue for T {
+    fn fact_value(&self) -> Option<String> {
+        Some(self.as_str().to_owned())
+    }
+}
+
+impl<T: FactValue> FactValue for Option<T> {
+    fn fact_value(&self) -> Option<String> {
+        self.as_ref().and_then(FactValue::fact_value)
+    }
+}
+
+/// The reply data of a kind whose reply carries none (almost all of them).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct NoReply;
+
+/// Implemented by every generated kind type.
+///
+/// Each generated type also converts to and from [`Notification`](crate::Notification)
+/// (`From<T> for Notification`, `TryFrom<Notification> for T`); the generated code names no
+/// item of this crate outside its runtime modules, so the generator's snapshots compile on
+/// their own.
+pub trait KindType:
+    Sized + DeserializeOwned + Serialize + Validate + Send + Sync + 'static
+{
+    /// The kind id this type carries (`TRANSACTION.SUCCESS#PARKING`).
+    const ID: &'static str;
+
+    /// The data a handler of this kind returns for the reply ([`NoReply`] for most kinds).
+    type Reply: Serialize + Send + 'static;
+
+    /// The business fact this notification reports.
+    fn business_fact(&self) -> BusinessFact;
+}
+
+/// A notification whose event_type the catalogue does not know, handed to the fallback
+/// handler with its decrypted resource as raw JSON.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct UnknownNotification {
+    /// The envelope's event_type.
+    pub event_type: String,
+    /// The decrypted resource, as JSON.
+    pub resource: serde_json::Value,
+}
