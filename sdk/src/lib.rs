@@ -14,9 +14,15 @@ compile_error!("enable a crypto backend: feature `aws-lc` (default) or `rustcryp
 
 pub mod catalogue;
 pub mod crypto;
+pub mod dispatch;
+pub mod error;
 pub mod keys;
+pub mod receive;
+pub mod reply;
+pub mod resource;
 pub mod time;
 pub mod types;
+pub mod v3;
 pub mod validate;
 
 #[cfg(feature = "testkit")]
@@ -25,4 +31,7 @@ pub mod testkit;
 #[rustfmt::skip]
 pub mod generated;
 
+pub use dispatch::{Delivery, Dispatcher};
+pub use error::{Error, ErrorKind, Result};
 pub use generated::{Kind, Notification};
+pub use receive::{Received, Receiver, Strictness};

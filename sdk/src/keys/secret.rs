@@ -1,0 +1,110 @@
+//! The merchant's symmetric secrets: the APIv3 key and the APIv2 key.
+
+use std::fmt;
+
+use zeroize::{Zeroize, ZeroizeOnDrop};
+
+use super::KeyError;
+
+/// The merchant's APIv3 key (APIv3密钥): the AES-256-GCM key that opens v3 notification
+/// resources.
+///
+/// Exactly 32 bytes — in practice 32 ASCII characters set in the merchant platform. Zeroed on
+/// drop; `Debug` never shows it.
+///
+/// ```
+/// use wechatpay_notify::keys::ApiV3Key;
+///
+/// let key = ApiV3Key::from_text(" 0123456789abcdef0123456789abcdef\n").unwrap();
+/// assert_eq!(format!("{key:?}"), "ApiV3Key(<redacted>)");
+/// let err = ApiV3Key::from_text("too short").unwrap_err();
+/// assert_eq!(err.to_string(), "the APIv3 key must be exactly 32 bytes, found 9");
+/// ```
+#[derive(Clone, Zeroize, ZeroizeOnDrop)]
+pub struct ApiV3Key([u8; 32]);
+
+impl ApiV3Key {
+    /// The key from its raw bytes.
+    ///
+    /// # Errors
+    /// [`KeyError::ApiV3KeyLength`] (stating the length found) unless `bytes` is 32 bytes long.
+    pub fn new(bytes: &[u8]) -> Result<Self, KeyError> {
+        let key: [u8; 32] = bytes
+            .try_into()
+            .map_err(|_| KeyError::ApiV3KeyLength { found: bytes.len() })?;
+        Ok(ApiV3Key(key))
+    }
+
+    /// The key from text, as stored in a file or an environment variable: surrounding
+    /// whitespace (a trailing newline, say) is trimmed, and the UTF-8 bytes that remain are the
+    /// key.
+    ///
+    /// # Errors
+    /// [`KeyError::ApiV3KeyLength`] unless 32 bytes remain after trimming.
+    pub fn from_text(text: &str) -> Result<Self, KeyError> {
+        Self::new(text.trim().as_bytes())
+    }
+
+    /// The raw key bytes, for the AEAD.
+    #[allow(dead_code, reason = "used by the v3 pipeline and the test kit")]
+    pub(crate) fn expose(&self) -> &[u8; 32] {
+        &self.0
+    }
+}
+
+impl fmt::Debug for ApiV3Key {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ApiV3Key(<redacted>)")
+    }
+}
+
+/// The merchant's APIv2 key (API密钥): the secret of APIv2's MD5 / HMAC-SHA256 `sign` and,
+/// through its MD5, the AES-256-ECB key of refund notifications' `req_info`.
+///
+/// WeChat Pay issues it as 32 ASCII characters, but only emptiness is refused here: the key is
+/// whatever the merchant set, and a sign computed with a wrong key fails loudly anyway. Zeroed
+/// on drop; `Debug` never shows it.
+///
+/// ```
+/// use wechatpay_notify::keys::ApiV2Key;
+///
+/// let key = ApiV2Key::from_text("192006250b4c09247ec02edce69f6a2d\n").unwrap();
+/// assert_eq!(format!("{key:?}"), "ApiV2Key(<redacted>)");
+/// assert!(ApiV2Key::from_text("  \n").is_err());
+/// ```
+#[derive(Clone, Zeroize, ZeroizeOnDrop)]
+pub struct ApiV2Key(Box<[u8]>);
+
+impl ApiV2Key {
+    /// The key from its raw bytes.
+    ///
+    /// # Errors
+    /// [`KeyError::EmptyApiV2Key`] when `bytes` is empty.
+    pub fn new(bytes: &[u8]) -> Result<Self, KeyError> {
+        if bytes.is_empty() {
+            return Err(KeyError::EmptyApiV2Key);
+        }
+        Ok(ApiV2Key(bytes.into()))
+    }
+
+    /// The key from text: surrounding whitespace is trimmed, and the UTF-8 bytes that remain
+    /// are the key.
+    ///
+    /// # Errors
+    /// [`KeyError::EmptyApiV2Key`] when nothing remains after trimming.
+    pub fn from_text(text: &str) -> Result<Self, KeyError> {
+        Self::new(text.trim().as_bytes())
+    }
+
+    /// The raw key bytes, for the APIv2 sign and `req_info` decryption.
+    #[allow(dead_code, reason = "used by the APIv2 pipeline")]
+    pub(crate) fn expose(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl fmt::Debug for ApiV2Key {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ApiV2Key(<redacted>)")
+    }
+}

@@ -1,0 +1,175 @@
+//! From decrypted plaintext to a typed [`Notification`]: classification, typed parsing and
+//! validation, with the JSON path of anything that does not fit.
+
+use crate::error::{ResourceError, ResourceFault};
+use crate::generated::{Classified, Kind, Notification, classify};
+use crate::validate::{Validate, Violation};
+
+/// A resource parsed into its kind's type.
+#[derive(Debug)]
+pub struct Parsed {
+    /// The notification, typed (or [`Notification::Unknown`] for an event_type the catalogue
+    /// lacks).
+    pub notification: Notification,
+    /// Lengths, formats and enum values outside the catalogue's constraints.
+    pub violations: Vec<Violation>,
+}
+
+/// Classifies an APIv3 plaintext by its event_type (and the envelope's original_type), parses
+/// it into the kind's type and validates it.
+///
+/// # Errors
+/// [`ResourceError`] when the plaintext is not JSON, fits no variant of a known event_type, or
+/// lacks a required field or has a value of the wrong JSON type — with the path at fault.
+pub fn parse_v3(
+    event_type: &str,
+    original_type: Option<&str>,
+    plaintext: &[u8],
+) -> Result<Parsed, ResourceError> {
+    let kind = match classify(event_type, original_type, plaintext) {
+        Ok(Classified::Kind(kind)) => kind,
+        Ok(Classified::UnknownEventType) => return parse_unknown(event_type, plaintext),
+        Ok(Classified::NoVariant) => {
+            return Err(ResourceError {
+                kind: None,
+                reason: ResourceFault::NoVariant,
+                path: None,
+                message: format!("payload fits no variant of {event_type}"),
+            });
+        }
+        Err(e) => return Err(explain(None, plaintext, Some(e))),
+    };
+    let notification = parse_kind(kind, plaintext)?;
+    let violations = notification.validate();
+    Ok(Parsed {
+        notification,
+        violations,
+    })
+}
+
+/// Parses a plaintext as `kind`, without classification.
+///
+/// # Errors
+/// As [`parse_v3`].
+pub fn parse_kind(kind: Kind, plaintext: &[u8]) -> Result<Notification, ResourceError> {
+    let mut de = serde_json::Deserializer::from_slice(plaintext);
+    match kind.deserialize(&mut de).and_then(|n| de.end().map(|()| n)) {
+        Ok(n) => Ok(n),
+        Err(_) => Err(explain(Some(kind), plaintext, None)),
+    }
+}
+
+fn parse_unknown(event_type: &str, plaintext: &[u8]) -> Result<Parsed, ResourceError> {
+    match serde_json::from_slice(plaintext) {
+        Ok(resource) => Ok(Parsed {
+            notification: Notification::Unknown(crate::catalogue::UnknownNotification {
+                event_type: event_type.to_owned(),
+                resource,
+            }),
+            violations: Vec::new(),
+        }),
+        Err(e) => Err(ResourceError {
+            kind: None,
+            reason: ResourceFault::MalformedJson,
+            path: None,
+            message: strip_position(&e.to_string()),
+        }),
+    }
+}
+
+/// Works out why a plaintext did not parse, with its path: only on the error path, so the
+/// fast path never pays for path tracking.
+#[cold]
+fn explain(kind: Option<Kind>, plaintext: &[u8], probe: Option<serde_json::Error>) -> ResourceError {
+    let kind_id = kind.map(Kind::id);
+    if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(plaintext) {
+        return ResourceError {
+            kind: kind_id,
+            reason: ResourceFault::MalformedJson,
+            path: None,
+            message: strip_position(&e.to_string()),
+        };
+    }
+    let Some(kind) = kind else {
+        // Valid JSON, but a field the classifier reads has the wrong type.
+        return ResourceError {
+            kind: None,
+            reason: ResourceFault::WrongType,
+            path: None,
+            message: probe.map_or_else(
+                || "a field that tells the variant apart has the wrong type".to_owned(),
+                |e| strip_position(&e.to_string()),
+            ),
+        };
+    };
+    let mut de = serde_json::Deserializer::from_slice(plaintext);
+    let mut track = serde_path_to_error::Track::new();
+    let result = kind.deserialize(serde_path_to_error::Deserializer::new(&mut de, &mut track));
+    let err = match result {
+        Ok(_) => {
+            return ResourceError {
+                kind: kind_id,
+                reason: ResourceFault::MalformedJson,
+                path: None,
+                message: "trailing characters after the JSON value".to_owned(),
+            };
+        }
+        Err(e) => e,
+    };
+    let (path, message) = split_path_error(&track.path(), &err);
+    let reason = if message.starts_with("missing field") {
+        ResourceFault::MissingField
+    } else {
+        ResourceFault::WrongType
+    };
+    ResourceError {
+        kind: kind_id,
+        reason,
+        path,
+        message,
+    }
+}
+
+/// Splits a path-tracking error into the JSON path at fault and a message without the
+/// line/column suffix; a missing field's path names the field itself.
+pub(crate) fn split_path_error(
+    at: &serde_path_to_error::Path,
+    e: &serde_json::Error,
+) -> (Option<String>, String) {
+    let message = strip_position(&e.to_string());
+    let mut path = at.to_string();
+    if path == "." {
+        path.clear();
+    }
+    if let Some(field) = message
+        .strip_prefix("missing field `")
+        .and_then(|rest| rest.split('`').next())
+    {
+        if path.is_empty() {
+            path = field.to_owned();
+        } else {
+            path = format!("{path}.{field}");
+        }
+    }
+    ((!path.is_empty()).then_some(path), message)
+}
+
+fn strip_position(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(i) => message[..i].to_owned(),
+        None => message.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn positions_are_stripped() {
+        assert_eq!(
+            strip_position("missing field `a` at line 1 column 7"),
+            "missing field `a`"
+        );
+    }
+}

@@ -1,0 +1,72 @@
+//! Fixed RSA-2048 key pairs for fast tests. TEST ONLY.
+//!
+//! These private keys are published in this source file: anyone can sign with them. Never
+//! register their public keys with a receiver that handles real money.
+//!
+//! Made once with `openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048` (PKCS#8, PEM);
+//! generating an RSA key in a debug build takes seconds, loading one takes milliseconds.
+
+/// A fixed RSA-2048 private key, PKCS#8 PEM. TEST ONLY: it is public.
+pub const TEST_PRIVATE_KEY_PEM: &str = "\
+-----BEGIN PRIVATE KEY-----
+MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC2AGZ5g1h79Sxx
+wrO3lIsXz3/HjEk+ogE8jMGcaiw3k8bs2gaWv2VWPNOErx+Vwqlk5XHmtVgi/68W
+WJo1hC6k10MS7Vwtb9q8SbhB2tn7dXUgCKl/1mbUyHf7gPwx7SXQqY9/AB6iaona
+aL/ZeBEK3u0iHoWBH6nZ7eYS3U49O5IVoy3y95KlRjT7cC2QZdjDKkonZWtSZ+kQ
+U2YWuH7Aq8MjorGDoyWWRvSe0mf+49MeBXm1nlz9dOQNSyT5OaRQ8R5g5VRsgfv4
+7QHhjYCRsUMy/p+yNNFh+6cHp1HBlC8r3HOLKs51RAuC7oOn11dXtXo2Q7Yw2Wvp
+bA4AkyV9AgMBAAECggEACvwYM0JRr12bWpxhQ3XENWIxOKaHby/Q+koWj227EHmr
+WnVIS4XuxFc0fwAg3GWc2rmcd8u/L5GWDDe5yvwY4psZccWAuD9ViOK8K8FdQbeT
+o6TSMiSLHVGiKDxfPFYvX5o0Tnp/3tamTlffKG1+PdU5o8MK1MHH+x7IMaBIzho1
+ei7CMxQ/qjxbS1xVZLo2/FnCAkoqxqY38mRhidMpBoD6WGpy5EN2MSwnOfT8tE5a
+muOlUtyyIdfRJuEIveO0HLrEk1LDqSerw028ubDPZQtB5crnvCjjJdBgFgq43DWH
+LtCWCEyk9x4lpoiX1xZkEz4x9EymoX1tlz2KtHv1cQKBgQD7OCy6P/5Lmvn1pF5k
+TW4IW8wkbTJOESGvNNAY5n2g/yzKkh11bo2J7bdx9FB5KA8aroUWGfEpUo30Rfs2
+2gT02/IIatffWSPwIEjXhTTle0aUnx4DDBWoB/msw9mEj5Cf4o26nTPg71PucPzf
+FfSn6XwybGH6EcUtvPxHdyBVqQKBgQC5dwcsa6fYC+HQO/GKBrTpgssUioWgxyXk
+YzWkWlmNnzG0fWflibgnvHjVJQI63cCQ4DpATYahCrkuDxMeLnNuavCyvU2xZmG1
+UTby1eucnjCAn4otMmT5emYKjBvLpYOVN+msBntkfnScQ/00G27TcEb9AUZ53xEy
+H+/kb5UNtQKBgCzz1VUShF9lANtKqTVLgafvPS07eOftOtjOG3qJK+u2HX61/J15
+xcvrhIrYi9nSKDm/BsN4quWZBxuxtg0PoBlsjfehnrUxjzO1ozMle9ygXXXUrxse
+e3WQz8VxWifVRKzHblL5NEJIsP0WrLkChb/SEM45BKMpsN3JVl83WsrZAoGAd32o
+sYXq7dc59d+pDzSi+o+6J9HXpm6oiy0gMnPDnusiKxdhCRJiA7f6YdkmRqb4ml7d
+KPDJ/JfcF0C/IILs/AcKbR5qIBHGgfuBW5NX6eBBf51KeTQuuk2R0NnUTrCkxk7v
+zlWeynBu0P8884V5MeD0260mqv59Jb5N4O/DKMECgYEA8r3ODalJ8Vb7kcBPIa7X
+1qYVrsP54E1qn6fADJnsRrezyw/o6U5sKk9S4KoWnO58b4k/rZBuh7HWjLlauE2x
+B6KPatja1701wXG9S9pzzWej4K71S8tmopbGtmKZ205qVg7J5fEPCMIR9uCyEUrj
+J8xk9u+ZNeEx4u8eEsebSxM=
+-----END PRIVATE KEY-----
+";
+
+/// A second fixed RSA-2048 private key, PKCS#8 PEM, for "signed by the wrong key" tests.
+/// TEST ONLY: it is public.
+pub const OTHER_TEST_PRIVATE_KEY_PEM: &str = "\
+-----BEGIN PRIVATE KEY-----
+MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC2R6sG4e1p5/jp
+gciK5CKEjtGfgFXecJNOsIbnCqRMbwkOIpAY0691Fck9wHYHegEx3O6z7lcUNXn8
+PIe9bZdARz3WWe0w59h5hcRT4nmh4OyUBlycnjKplZVWN/3QNQ2HK3Y2+bzOjdtw
+6RqYdy8TsIw7R2OGrw9KEAOvxDJb7hbRFJqw2aaYTYur80ZGtf+lG8S14R15TI72
+H+yIWu9ZZyd0GVWK40M+qXNGxRrF8T3SuQxYTsWq+ZAsy93zMKxZdr3A/hDoJD/f
+ULSKJ6FfTIzqKMXEIrYeYzNtrX9FvE+2/rRb80meH1Si6pcgFRdHDaKFM/zfwT9O
+Qkoj78pLAgMBAAECggEAATVJQy5Ow+KOlpsHjjje0iGrcgRGqRnogqLY5KYODpAs
++cihS3Cdeb92rZF0BmKbcSZasv+v5qmGPQbVyd2Tw0fKW7ql8D9sLDbIRiDfIBuM
+deABBxWxc7rWZ/YNGUP4GvwrFbb0MyQ5qyWzaIHjc9Q6HS0Qfw3Df9rRX1RTacWI
+3XGeH/Em42JyBrNQcwjDeHzWV0/zk6xrtBHQEGWqrfqw2ohwCk8Nv03ZNz0P0ePF
+143srzUvbFPRH+MxNpcu1MdvX9WGATCuCrw2ekUFa/fyoSk8/G5TqdKFgiut7pqn
+a6t+ZDfCeFOPa55elhCI/pKhWsNtyWJGanY/Py+0QQKBgQDcz3zqH4qaEcObi0s9
+6HgIhPeBjNHMEOM5u2foozPa3yiYRNASPgFsIJxeigaqc3rZnxF00M8iAX3wqekB
+2O06xsZuZHqIAggrPevp3tVdFJWdbUS6tqszjGYm68rdbuhMXV1rSplXXrP7pWrw
+jBcXZn8xkUL/2jbITtJU0LrrpwKBgQDTVDsdG5xSW5McDTLKpccxYvyO9Gtmt8y1
+6XuZl94ppdhJVaUmaZPSenuCISbYqk7rerSDLLA7LDl2FKqnMHUAwllAPv7BeEdZ
+Nk0DP8AJF6M+/FTjZRhk611lO/4Yh3pzElZrAX5FiLQhR28wAbbwur2hw6GIRBIq
+K9ZLUkuwvQKBgQDXt1iIfSHx3HLljVKHe4lwgT4vcPwwyTrDVuNvcakiJStKfsdr
+WuoW0VESRvO2J7UXz3/FSI1i4mQ/7i41YNB5wGFwzXarUpjabdcAlnKJSafUsUAY
+zIY6iOnvEiIQ693DZN70B2AA7AMXUAZGVAXnFXojWY9D1tH4JJD0zSofNwKBgCms
+pquq0jz7ihsyDx4faxS2LJAUa0mqXVhSXul/JXSZG/n6RcM5dsk/FjQnTX3UuBN/
+8zEbEvXYVsyObsjhqXEo4mjlA2Ar1AYnyzAk1j30x2CYajUdrp3YPGbGWemEbgVb
+TGd1t+0GdF9LswWIkQcQDG1mIui4Y8ylMHFSHVMRAoGAY2HLbB1/j4ZK6AAupEhn
+F+LMKEZPd1esTSHsfKDXx3OzhBCubuZNXoTR/HfEKGEkslPoK7bpuRJ4ptUc8sdx
+U+FD83LXVskLx3YGpTixWxaLAPoOuw0rKfq//G/wcSEdiIoY/Mh6dggkjo598sGS
+MsnoQaw/c7W94yKbYwUPVBs=
+-----END PRIVATE KEY-----
+";
