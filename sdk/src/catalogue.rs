@@ -118,9 +118,9 @@ impl<T: FactValue> FactValue for Option<T> {
     }
 }
 
-/// The reply data of a kind whose reply carries none (almost all of them).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
-pub struct NoReply;
+/// The reply data of a kind whose reply carries none (almost all of them): its handlers
+/// return `Ok(())`.
+pub type NoReply = ();
 
 /// Implemented by every generated kind type.
 ///

@@ -148,7 +148,7 @@ impl Dispatcher {
     }
 
     /// Registers the handler for kind `K`, replacing any earlier one. It returns the kind's
-    /// reply data (`()`-like [`NoReply`](crate::catalogue::NoReply) for most kinds) or a
+    /// reply data (`()`, [`NoReply`](crate::catalogue::NoReply), for most kinds) or a
     /// [`HandlerError`], which answers 5XX so WeChat Pay retries.
     #[must_use]
     pub fn on<K, F, Fut>(mut self, handler: F) -> Self

@@ -122,7 +122,7 @@ mod tests {
         let r = Reply::success_with(&Retention { retention_type: "COUPON" }).unwrap();
         assert_eq!(r.status, 200);
         assert_eq!(r.body, r#"{"code":"SUCCESS","message":"","retention_type":"COUPON"}"#);
-        assert_eq!(Reply::success_with(&crate::catalogue::NoReply).unwrap(), Reply::success());
+        assert_eq!(Reply::success_with(&()).unwrap(), Reply::success());
         assert!(Reply::success_with(&5).is_err());
     }
 }

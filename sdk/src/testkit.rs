@@ -42,6 +42,7 @@
 
 mod certificate;
 mod fixed_keys;
+mod request;
 
 use std::fmt;
 
@@ -53,6 +54,7 @@ use rsa::signature::{Keypair, SignatureEncoding, Signer};
 use sha2::Sha256;
 
 pub use fixed_keys::{OTHER_TEST_PRIVATE_KEY_PEM, TEST_PRIVATE_KEY_PEM};
+pub use request::{SignedRequest, V3RequestBuilder};
 
 use crate::crypto::{self, NONCE_LEN};
 use crate::keys::{ApiV3Key, KeyError, Keyring, VerifyingKey};
