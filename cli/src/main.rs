@@ -1,1 +1,58 @@
-fn main() {}
+//! `wechatpay-notify`: inspect, list and (later) serve WeChat Pay notifications.
+
+mod catalog;
+mod inspect;
+mod key_flags;
+mod request_file;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Exit code: every request was accepted.
+pub const EXIT_OK: u8 = 0;
+/// Exit code: at least one request was rejected.
+pub const EXIT_REJECTED: u8 = 1;
+/// Exit code: usage or configuration error.
+pub const EXIT_USAGE: u8 = 2;
+
+#[derive(Parser, Debug)]
+#[command(name = "wechatpay-notify", version, about = "Receive WeChat Pay notifications: verified, decrypted, typed, validated")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Verify, decrypt, classify, parse and validate captured requests, and show the reply.
+    Inspect(inspect::Args),
+    /// List every notification kind in the catalogue.
+    Catalog(catalog::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { EXIT_USAGE } else { EXIT_OK };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    let code = match cli.command {
+        Command::Inspect(args) => inspect::run(&args),
+        Command::Catalog(args) => catalog::run(&args),
+    };
+    ExitCode::from(code)
+}
+
+/// A configuration or usage problem: printed on stderr, exit code 2.
+#[derive(Debug)]
+pub struct UsageError(pub String);
+
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
