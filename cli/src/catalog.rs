@@ -51,9 +51,16 @@ pub fn run(args: &Args) -> u8 {
             }
         }
     } else {
-        let width = entries.iter().map(|e| e.kind.chars().count()).max().unwrap_or(4);
+        let width = entries
+            .iter()
+            .map(|e| e.kind.chars().count())
+            .max()
+            .unwrap_or(4);
         for e in &entries {
-            println!("{:<width$}  {:<8}  {:<40}  {}", e.kind, e.format, e.rust_type, e.title);
+            println!(
+                "{:<width$}  {:<8}  {:<40}  {}",
+                e.kind, e.format, e.rust_type, e.title
+            );
         }
         println!("{} kinds", entries.len());
     }

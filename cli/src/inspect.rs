@@ -88,7 +88,11 @@ fn receiver(args: &Args) -> Result<Receiver, UsageError> {
     if args.no_time_check {
         verifier = verifier.without_time_check();
     }
-    let strictness = if args.strict { Strictness::Strict } else { Strictness::Lenient };
+    let strictness = if args.strict {
+        Strictness::Strict
+    } else {
+        Strictness::Lenient
+    };
     Ok(Receiver::with_verifier(verifier, args.keys.api_v3_key()?).with_strictness(strictness))
 }
 
@@ -107,7 +111,9 @@ fn read_inputs(args: &Args) -> Result<Vec<(String, String)>, UsageError> {
         return Ok(inputs);
     }
     if args.requests.is_empty() {
-        return Err(UsageError("give REQUEST files, --batch FILE.jsonl or --v2 BODY.xml".to_owned()));
+        return Err(UsageError(
+            "give REQUEST files, --batch FILE.jsonl or --v2 BODY.xml".to_owned(),
+        ));
     }
     for r in &args.requests {
         let text = if r == "-" {
@@ -178,11 +184,19 @@ fn human(label: &str, r: &Value) -> String {
     if r["ok"] == Value::Bool(true) {
         let kind = r["kind"].as_str().unwrap_or("(unknown kind: fallback)");
         let n = r["violations"].as_array().map_or(0, Vec::len);
-        let mut s = format!("{label}: ok {kind} id={} reply={status}", r["id"].as_str().unwrap_or(""));
+        let mut s = format!(
+            "{label}: ok {kind} id={} reply={status}",
+            r["id"].as_str().unwrap_or("")
+        );
         if n > 0 {
             s.push_str(&format!(" violations={n}"));
             for v in r["violations"].as_array().into_iter().flatten() {
-                s.push_str(&format!("\n  {} [{}] {}", v["path"].as_str().unwrap_or(""), v["rule"].as_str().unwrap_or(""), v["message"].as_str().unwrap_or("")));
+                s.push_str(&format!(
+                    "\n  {} [{}] {}",
+                    v["path"].as_str().unwrap_or(""),
+                    v["rule"].as_str().unwrap_or(""),
+                    v["message"].as_str().unwrap_or("")
+                ));
             }
         }
         s

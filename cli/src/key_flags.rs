@@ -56,10 +56,9 @@ impl KeyFlags {
 
     /// The APIv3 key, required.
     pub fn api_v3_key(&self) -> Result<ApiV3Key, UsageError> {
-        let path = self
-            .api_v3_key_file
-            .as_ref()
-            .ok_or_else(|| UsageError("--api-v3-key-file is required for APIv3 notifications".to_owned()))?;
+        let path = self.api_v3_key_file.as_ref().ok_or_else(|| {
+            UsageError("--api-v3-key-file is required for APIv3 notifications".to_owned())
+        })?;
         let text = read(path, "APIv3 key file")?;
         ApiV3Key::from_text(&text)
             .map_err(|e| UsageError(format!("--api-v3-key-file {}: {e}", path.display())))

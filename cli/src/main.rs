@@ -17,7 +17,11 @@ pub const EXIT_REJECTED: u8 = 1;
 pub const EXIT_USAGE: u8 = 2;
 
 #[derive(Parser, Debug)]
-#[command(name = "wechatpay-notify", version, about = "Receive WeChat Pay notifications: verified, decrypted, typed, validated")]
+#[command(
+    name = "wechatpay-notify",
+    version,
+    about = "Receive WeChat Pay notifications: verified, decrypted, typed, validated"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -26,7 +30,7 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Verify, decrypt, classify, parse and validate captured requests, and show the reply.
-    Inspect(inspect::Args),
+    Inspect(Box<inspect::Args>),
     /// List every notification kind in the catalogue.
     Catalog(catalog::Args),
 }

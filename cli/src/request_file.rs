@@ -45,8 +45,10 @@ pub fn parse(text: &str) -> Result<CapturedRequest, String> {
     };
     let mut headers = HeaderMap::new();
     for (name, value) in pairs {
-        let n = HeaderName::from_bytes(name.as_bytes()).map_err(|_| format!("headers: invalid header name {name:?}"))?;
-        let v = HeaderValue::from_str(&value).map_err(|_| format!("headers.{name}: invalid header value"))?;
+        let n = HeaderName::from_bytes(name.as_bytes())
+            .map_err(|_| format!("headers: invalid header name {name:?}"))?;
+        let v = HeaderValue::from_str(&value)
+            .map_err(|_| format!("headers.{name}: invalid header value"))?;
         headers.append(n, v);
     }
     let body = match (raw.body, raw.body_base64) {
@@ -72,6 +74,10 @@ mod tests {
         assert_eq!(b.headers.get_all("a").iter().count(), 2);
         assert_eq!(b.body, b"{}");
         assert!(parse(r#"{"headers":{},"body":"x","body_base64":"eA=="}"#).is_err());
-        assert!(parse(r#"{"headers":{"A":{}},"body":""}"#).unwrap_err().contains("headers.A"));
+        assert!(
+            parse(r#"{"headers":{"A":{}},"body":""}"#)
+                .unwrap_err()
+                .contains("headers.A")
+        );
     }
 }

@@ -60,7 +60,10 @@ fn signed(event_type: &str, plaintext: &str) -> Value {
     V3RequestBuilder::new(event_type, plaintext)
         .id("EV-1")
         .timestamp(NOW)
-        .sign(&TestSigner::fixed(KEY_ID), &ApiV3Key::from_text(API_V3_KEY).unwrap())
+        .sign(
+            &TestSigner::fixed(KEY_ID),
+            &ApiV3Key::from_text(API_V3_KEY).unwrap(),
+        )
         .to_capture_json()
 }
 
@@ -73,7 +76,10 @@ fn json_lines_for_accepted_rejected_and_unknown() {
     let mut forged = signed("REFUND.SUCCESS", REFUND);
     forged["body"] = Value::String(forged["body"].as_str().unwrap().replace("EV-1", "EV-2"));
     let forged = dir.write("forged.json", &forged.to_string());
-    let unknown = dir.write("unknown.json", &signed("BRAND.NEW_EVENT", r#"{"x":1}"#).to_string());
+    let unknown = dir.write(
+        "unknown.json",
+        &signed("BRAND.NEW_EVENT", r#"{"x":1}"#).to_string(),
+    );
     let out = dir.inspect(&["--json", "--now", &NOW.to_string(), &ok, &forged, &unknown]);
     assert_eq!(out.status.code(), Some(1));
     let l = lines(&out);
@@ -86,12 +92,18 @@ fn json_lines_for_accepted_rejected_and_unknown() {
     assert_eq!(l[0]["rust_type"], "RefundSuccess");
     assert_eq!(l[0]["resource"]["out_refund_no"], "R1");
     assert_eq!(l[0]["violations"], serde_json::json!([]));
-    assert_eq!(l[0]["response"], serde_json::json!({"status": 204, "body": ""}));
+    assert_eq!(
+        l[0]["response"],
+        serde_json::json!({"status": 204, "body": ""})
+    );
 
     assert_eq!(l[1]["ok"], false);
     assert_eq!(l[1]["error"]["kind"], "signature_mismatch");
     assert_eq!(l[1]["response"]["status"], 401);
-    assert_eq!(l[1]["response"]["body"], r#"{"code":"FAIL","message":"sign mismatched"}"#);
+    assert_eq!(
+        l[1]["response"]["body"],
+        r#"{"code":"FAIL","message":"sign mismatched"}"#
+    );
 
     assert_eq!(l[2]["ok"], true);
     assert_eq!(l[2]["kind"], Value::Null);
@@ -115,7 +127,10 @@ fn header_forms_batch_stdin_and_base64() {
     let as_b64 = serde_json::json!({"headers": req["headers"], "body_base64": b64});
     // A duplicated header in pair form.
     let mut dup = req.clone();
-    dup["headers"].as_array_mut().unwrap().push(serde_json::json!(["wechatpay-nonce", "again"]));
+    dup["headers"]
+        .as_array_mut()
+        .unwrap()
+        .push(serde_json::json!(["wechatpay-nonce", "again"]));
     let batch = dir.write(
         "batch.jsonl",
         &format!("{as_object}\n\n{as_b64}\n{dup}\nnot json\n"),
@@ -136,14 +151,22 @@ fn header_forms_batch_stdin_and_base64() {
         .arg("--no-time-check")
         .arg("--api-v3-key-file")
         .arg(dir.0.join("apiv3.key"))
-        .arg(format!("--public-key={KEY_ID}={}", dir.0.join("pub.pem").display()))
+        .arg(format!(
+            "--public-key={KEY_ID}={}",
+            dir.0.join("pub.pem").display()
+        ))
         .arg("-")
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap();
     use std::io::Write;
-    child.stdin.take().unwrap().write_all(req.to_string().as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(req.to_string().as_bytes())
+        .unwrap();
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(lines(&out)[0]["ok"], true);
@@ -162,7 +185,11 @@ fn time_window_strict_and_paths() {
     let f = dir.write("long.json", &signed("REFUND.SUCCESS", &long).to_string());
     let out = dir.inspect(&["--json", "--now", &NOW.to_string(), &f]);
     let l = lines(&out);
-    assert_eq!(out.status.code(), Some(0), "lenient: a violation is not a rejection");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "lenient: a violation is not a rejection"
+    );
     assert_eq!(l[0]["violations"][0]["path"], "out_refund_no");
     assert_eq!(l[0]["violations"][0]["rule"], "length");
     let out = dir.inspect(&["--json", "--strict", "--now", &NOW.to_string(), &f]);
@@ -170,7 +197,10 @@ fn time_window_strict_and_paths() {
     assert_eq!(lines(&out)[0]["error"]["kind"], "invalid");
 
     let missing = REFUND.replace(r#""refund":100,"#, "");
-    let f = dir.write("missing.json", &signed("REFUND.SUCCESS", &missing).to_string());
+    let f = dir.write(
+        "missing.json",
+        &signed("REFUND.SUCCESS", &missing).to_string(),
+    );
     let l = lines(&dir.inspect(&["--json", "--now", &NOW.to_string(), &f]));
     assert_eq!(l[0]["error"]["kind"], "missing_field");
     assert_eq!(l[0]["error"]["path"], "amount.refund");
@@ -189,15 +219,52 @@ fn usage_and_configuration_errors_exit_2() {
             .code()
     };
     assert_eq!(run(&["inspect", &ok]), Some(2), "no APIv3 key");
-    assert_eq!(run(&["inspect", "--api-v3-key-file", "/nonexistent", &ok]), Some(2));
+    assert_eq!(
+        run(&["inspect", "--api-v3-key-file", "/nonexistent", &ok]),
+        Some(2)
+    );
     let short = dir.write("short.key", "tooshort");
     assert_eq!(run(&["inspect", "--api-v3-key-file", &short, &ok]), Some(2));
     let key = dir.0.join("apiv3.key").display().to_string();
-    assert_eq!(run(&["inspect", "--api-v3-key-file", &key, "--public-key", "nofile", &ok]), Some(2));
-    assert_eq!(run(&["inspect", "--api-v3-key-file", &key, "--now", "1", "--no-time-check", &ok]), Some(2));
-    assert_eq!(run(&["inspect", "--api-v3-key-file", &key, "--v2-sign-types", "sha1", &ok]), Some(2));
+    assert_eq!(
+        run(&[
+            "inspect",
+            "--api-v3-key-file",
+            &key,
+            "--public-key",
+            "nofile",
+            &ok
+        ]),
+        Some(2)
+    );
+    assert_eq!(
+        run(&[
+            "inspect",
+            "--api-v3-key-file",
+            &key,
+            "--now",
+            "1",
+            "--no-time-check",
+            &ok
+        ]),
+        Some(2)
+    );
+    assert_eq!(
+        run(&[
+            "inspect",
+            "--api-v3-key-file",
+            &key,
+            "--v2-sign-types",
+            "sha1",
+            &ok
+        ]),
+        Some(2)
+    );
     assert_eq!(run(&["inspect", "--bogus"]), Some(2));
-    assert_eq!(run(&["inspect", "--api-v3-key-file", &key, "/nonexistent.json"]), Some(2));
+    assert_eq!(
+        run(&["inspect", "--api-v3-key-file", &key, "/nonexistent.json"]),
+        Some(2)
+    );
 }
 
 #[test]
@@ -210,15 +277,32 @@ fn catalog_lists_every_kind() {
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     let kinds = v.as_array().unwrap();
     assert_eq!(kinds.len(), wechatpay_notify::Kind::ALL.len());
-    let parking = kinds.iter().find(|k| k["kind"] == "TRANSACTION.SUCCESS#PARKING").unwrap();
+    let parking = kinds
+        .iter()
+        .find(|k| k["kind"] == "TRANSACTION.SUCCESS#PARKING")
+        .unwrap();
     assert_eq!(parking["event_type"], "TRANSACTION.SUCCESS");
     assert_eq!(parking["variant"], "PARKING");
     assert_eq!(parking["format"], "v3-json");
     assert_eq!(parking["rust_type"], "TransactionSuccessParking");
-    assert_eq!(parking["schema"], "schema/kinds/transaction-success-parking.yaml");
+    assert_eq!(
+        parking["schema"],
+        "schema/kinds/transaction-success-parking.yaml"
+    );
     assert!(parking["title"].as_str().unwrap().contains("停车"));
     for k in kinds {
         let keys: Vec<&str> = k.as_object().unwrap().keys().map(String::as_str).collect();
-        assert_eq!(keys, ["kind", "event_type", "variant", "format", "title", "rust_type", "schema"]);
+        assert_eq!(
+            keys,
+            [
+                "kind",
+                "event_type",
+                "variant",
+                "format",
+                "title",
+                "rust_type",
+                "schema"
+            ]
+        );
     }
 }

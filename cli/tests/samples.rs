@@ -22,15 +22,26 @@ fn expected() -> Vec<(PathBuf, String)> {
     let signer = TestSigner::fixed(KEY_ID);
     let key = ApiV3Key::from_text(API_V3_KEY).unwrap();
     let mut files = vec![
-        (PathBuf::from("samples/keys/apiv3.key"), format!("{API_V3_KEY}\n")),
-        (PathBuf::from("samples/keys/wechatpay-public-key.pem"), signer.public_key_pem()),
+        (
+            PathBuf::from("samples/keys/apiv3.key"),
+            format!("{API_V3_KEY}\n"),
+        ),
+        (
+            PathBuf::from("samples/keys/wechatpay-public-key.pem"),
+            signer.public_key_pem(),
+        ),
     ];
     for (i, kind) in Kind::ALL.iter().enumerate() {
         let info = kind.info();
-        let stem = info.schema.trim_start_matches("schema/kinds/").trim_end_matches(".yaml");
+        let stem = info
+            .schema
+            .trim_start_matches("schema/kinds/")
+            .trim_end_matches(".yaml");
         let example_path = root().join(format!("schema/examples/{stem}.json"));
         let example = std::fs::read_to_string(&example_path).unwrap();
-        let compact = serde_json::to_string(&serde_json::from_str::<serde_json::Value>(&example).unwrap()).unwrap();
+        let compact =
+            serde_json::to_string(&serde_json::from_str::<serde_json::Value>(&example).unwrap())
+                .unwrap();
         let mut b = V3RequestBuilder::new(info.event_type.unwrap(), compact)
             .id(format!("EV-SAMPLE-{:04}", i + 1))
             .create_time("2023-11-15T06:13:20+08:00")
@@ -64,7 +75,10 @@ fn samples_are_up_to_date() {
             }
         }
     }
-    assert!(stale.is_empty(), "stale samples (run with UPDATE_SAMPLES=1): {stale:?}");
+    assert!(
+        stale.is_empty(),
+        "stale samples (run with UPDATE_SAMPLES=1): {stale:?}"
+    );
 }
 
 #[test]
@@ -76,15 +90,30 @@ fn every_sample_inspects_ok() {
         .collect();
     let out = Command::new(env!("CARGO_BIN_EXE_wechatpay-notify"))
         .current_dir(root())
-        .args(["inspect", "--json", "--api-v3-key-file", "samples/keys/apiv3.key"])
-        .arg(format!("--public-key={KEY_ID}=samples/keys/wechatpay-public-key.pem"))
+        .args([
+            "inspect",
+            "--json",
+            "--api-v3-key-file",
+            "samples/keys/apiv3.key",
+        ])
+        .arg(format!(
+            "--public-key={KEY_ID}=samples/keys/wechatpay-public-key.pem"
+        ))
         .args(["--now", &TIMESTAMP.to_string()])
         .args(&files)
         .output()
         .unwrap();
     let stdout = String::from_utf8(out.stdout).unwrap();
-    assert_eq!(out.status.code(), Some(0), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
-    let lines: Vec<serde_json::Value> = stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(lines.len(), Kind::ALL.len());
     for (line, kind) in lines.iter().zip(Kind::ALL) {
         assert_eq!(line["ok"], true, "{line}");

@@ -24,7 +24,7 @@ use http::HeaderMap;
 
 use crate::catalogue::KindType;
 use crate::error::{Error, HandlerError};
-use crate::receive::{Meta, Receiver, Received};
+use crate::receive::{Meta, Received, Receiver};
 use crate::reply::Reply;
 use crate::validate::Violation;
 use crate::{Kind, Notification};
@@ -45,7 +45,12 @@ pub struct Delivery<T> {
 }
 
 trait ErasedHandler: Send + Sync {
-    fn call(&self, meta: Meta, n: Notification, violations: Vec<Violation>) -> BoxFuture<Result<ReplyData, HandlerError>>;
+    fn call(
+        &self,
+        meta: Meta,
+        n: Notification,
+        violations: Vec<Violation>,
+    ) -> BoxFuture<Result<ReplyData, HandlerError>>;
 }
 
 struct TypedHandler<K, F> {
@@ -59,7 +64,12 @@ where
     F: Fn(Delivery<K>) -> Fut + Send + Sync,
     Fut: Future<Output = Result<K::Reply, HandlerError>> + Send + 'static,
 {
-    fn call(&self, meta: Meta, n: Notification, violations: Vec<Violation>) -> BoxFuture<Result<ReplyData, HandlerError>> {
+    fn call(
+        &self,
+        meta: Meta,
+        n: Notification,
+        violations: Vec<Violation>,
+    ) -> BoxFuture<Result<ReplyData, HandlerError>> {
         let resource = match K::try_from(n) {
             Ok(r) => r,
             Err(other) => {
@@ -87,7 +97,12 @@ where
     F: Fn(Delivery<Notification>) -> Fut + Send + Sync,
     Fut: Future<Output = Result<(), HandlerError>> + Send + 'static,
 {
-    fn call(&self, meta: Meta, n: Notification, violations: Vec<Violation>) -> BoxFuture<Result<ReplyData, HandlerError>> {
+    fn call(
+        &self,
+        meta: Meta,
+        n: Notification,
+        violations: Vec<Violation>,
+    ) -> BoxFuture<Result<ReplyData, HandlerError>> {
         let fut = (self.0)(Delivery {
             meta,
             resource: n,
@@ -256,7 +271,10 @@ impl Dispatcher {
     }
 
     /// Handles an `http` request (raw body bytes) and answers with an `http` response.
-    pub async fn handle_http(&self, request: http::Request<bytes::Bytes>) -> http::Response<bytes::Bytes> {
+    pub async fn handle_http(
+        &self,
+        request: http::Request<bytes::Bytes>,
+    ) -> http::Response<bytes::Bytes> {
         let (parts, body) = request.into_parts();
         self.handle(&parts.headers, &body).await.reply.into_http()
     }

@@ -115,7 +115,11 @@ impl Receiver {
         let verified = self.verifier.verify(headers, body)?;
         let plaintext = verified.decrypt(&self.api_v3_key)?;
         let env = verified.envelope();
-        let parsed = parse_v3(&env.event_type, env.resource.original_type.as_deref(), &plaintext)?;
+        let parsed = parse_v3(
+            &env.event_type,
+            env.resource.original_type.as_deref(),
+            &plaintext,
+        )?;
         if self.strictness == Strictness::Strict && !parsed.violations.is_empty() {
             return Err(Error::Invalid {
                 kind: parsed.notification.id().unwrap_or("unknown"),

@@ -59,7 +59,9 @@ impl Reply {
                     body: serde_json::Value::Object(map).to_string(),
                 })
             }
-            _ => Err(serde::ser::Error::custom("reply data must be a JSON object")),
+            _ => Err(serde::ser::Error::custom(
+                "reply data must be a JSON object",
+            )),
         }
     }
 
@@ -119,9 +121,15 @@ mod tests {
         struct Retention {
             retention_type: &'static str,
         }
-        let r = Reply::success_with(&Retention { retention_type: "COUPON" }).unwrap();
+        let r = Reply::success_with(&Retention {
+            retention_type: "COUPON",
+        })
+        .unwrap();
         assert_eq!(r.status, 200);
-        assert_eq!(r.body, r#"{"code":"SUCCESS","message":"","retention_type":"COUPON"}"#);
+        assert_eq!(
+            r.body,
+            r#"{"code":"SUCCESS","message":"","retention_type":"COUPON"}"#
+        );
         assert_eq!(Reply::success_with(&()).unwrap(), Reply::success());
         assert!(Reply::success_with(&5).is_err());
     }

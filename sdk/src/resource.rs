@@ -80,7 +80,11 @@ fn parse_unknown(event_type: &str, plaintext: &[u8]) -> Result<Parsed, ResourceE
 /// Works out why a plaintext did not parse, with its path: only on the error path, so the
 /// fast path never pays for path tracking.
 #[cold]
-fn explain(kind: Option<Kind>, plaintext: &[u8], probe: Option<serde_json::Error>) -> ResourceError {
+fn explain(
+    kind: Option<Kind>,
+    plaintext: &[u8],
+    probe: Option<serde_json::Error>,
+) -> ResourceError {
     let kind_id = kind.map(Kind::id);
     if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(plaintext) {
         return ResourceError {

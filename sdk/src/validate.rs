@@ -198,10 +198,10 @@ impl<T: Validate> Validate for Vec<T> {
 
 /// Checks that `value` has between `min` and `max` characters (Unicode scalar values).
 pub fn check_length(path: &Path, value: &str, min: u32, max: u32, out: &mut Violations) {
-    // Byte length bounds the character count from above and (÷4) from below: most values
-    // are decided without counting.
+    // A character is 1 to 4 bytes, so the byte length bounds the character count from above
+    // and (÷4, rounded up) from below: most values are decided without counting.
     let bytes = value.len();
-    if bytes >= min as usize && bytes <= max as usize {
+    if bytes <= max as usize && bytes.div_ceil(4) >= min as usize {
         return;
     }
     let chars = value.chars().count();
@@ -231,10 +231,7 @@ pub fn check_known<E: crate::types::OpenEnum>(path: &Path, value: &E, out: &mut 
         out.push(
             path,
             Rule::Enum,
-            format!(
-                "value {raw:?} is not one of {}",
-                E::VALUES.join(", ")
-            ),
+            format!("value {raw:?} is not one of {}", E::VALUES.join(", ")),
         );
     }
 }
@@ -281,9 +278,7 @@ impl Format {
         match self {
             Format::Rfc3339 => crate::time::parse_rfc3339(value).is_some(),
             Format::CompactDateTime => {
-                b.len() == 14
-                    && b.iter().all(u8::is_ascii_digit)
-                    && crate::time::valid_civil(b)
+                b.len() == 14 && b.iter().all(u8::is_ascii_digit) && crate::time::valid_civil(b)
             }
             Format::SpacedDateTime => {
                 b.len() == 19 && {
@@ -341,6 +336,9 @@ mod tests {
         assert!(out.is_empty());
         check_length(&Path::root(), "粤B888", 1, 4, &mut out);
         assert_eq!(out.as_slice().len(), 1);
+        // 2 characters in 6 bytes: too short for [3, 128] although the bytes would fit.
+        check_length(&Path::root(), "托管", 3, 128, &mut out);
+        assert_eq!(out.as_slice().len(), 2);
         assert_eq!(out.as_slice()[0].rule, Rule::Length);
     }
 

@@ -22,7 +22,12 @@ impl SignedRequest {
         let headers: Vec<(String, String)> = self
             .headers
             .iter()
-            .map(|(k, v)| (k.as_str().to_owned(), v.to_str().unwrap_or_default().to_owned()))
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_owned(),
+                    v.to_str().unwrap_or_default().to_owned(),
+                )
+            })
             .collect();
         serde_json::json!({
             "headers": headers,
@@ -211,11 +216,17 @@ impl V3RequestBuilder {
             .timestamp
             .unwrap_or_else(|| crate::time::Clock::now_unix(&crate::time::SystemClock))
             .to_string();
-        let nonce = self.nonce.clone().unwrap_or_else(|| random_alphanumeric(32));
+        let nonce = self
+            .nonce
+            .clone()
+            .unwrap_or_else(|| random_alphanumeric(32));
         let signature = signer.sign_v3(&timestamp, &nonce, &body);
         let mut h = HeaderMap::new();
         let mut put = |name: &'static str, value: &str| {
-            if let (Ok(n), Ok(v)) = (HeaderName::from_bytes(name.as_bytes()), HeaderValue::from_str(value)) {
+            if let (Ok(n), Ok(v)) = (
+                HeaderName::from_bytes(name.as_bytes()),
+                HeaderValue::from_str(value),
+            ) {
                 h.insert(n, v);
             }
         };
@@ -237,5 +248,12 @@ fn random_id() -> String {
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect::<String>();
-    format!("{}-{}-{}-{}-{}", &hex[..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..])
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..]
+    )
 }

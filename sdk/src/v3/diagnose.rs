@@ -10,20 +10,26 @@ pub(crate) fn body_hints(body: &[u8]) -> Vec<String> {
         return hints;
     };
     if text.trim_start().starts_with('{') && text.contains("\n ") {
-        hints.push("body looks pretty-printed: verify the raw body, not a re-serialized one".to_owned());
+        hints.push(
+            "body looks pretty-printed: verify the raw body, not a re-serialized one".to_owned(),
+        );
     } else if text.contains("\": ") || text.contains("\", \"") {
         hints.push("body has spaces after ':' or ',' (WeChat Pay sends compact JSON): it looks re-serialized".to_owned());
     }
     if text.contains("\\u") && !text.contains("\\u00") {
-        hints.push("body escapes non-ASCII characters as \\uXXXX: it looks re-serialized".to_owned());
+        hints.push(
+            "body escapes non-ASCII characters as \\uXXXX: it looks re-serialized".to_owned(),
+        );
     }
-    if let Some(keys) = top_level_keys(text) {
-        if keys.len() > 2 && keys.windows(2).all(|w| w[0] <= w[1]) && keys.first() != Some(&"id") {
-            hints.push(
-                "top-level keys are in alphabetical order, as a re-serializer leaves them (WeChat Pay sends id first)"
-                    .to_owned(),
-            );
-        }
+    if let Some(keys) = top_level_keys(text)
+        && keys.len() > 2
+        && keys.windows(2).all(|w| w[0] <= w[1])
+        && keys.first() != Some(&"id")
+    {
+        hints.push(
+            "top-level keys are in alphabetical order, as a re-serializer leaves them (WeChat Pay sends id first)"
+                .to_owned(),
+        );
     }
     if body.ends_with(b"\n") || body.ends_with(b"\r") {
         hints.push("body ends with a line break that WeChat Pay does not send".to_owned());
@@ -82,7 +88,11 @@ mod tests {
         let spaced = br#"{"id": "EV-1", "event_type": "A"}"#;
         assert!(body_hints(spaced)[0].contains("spaces"));
         let sorted = br#"{"create_time":"x","event_type":"A","id":"EV-1","resource":{}}"#;
-        assert!(body_hints(sorted).iter().any(|h| h.contains("alphabetical")));
+        assert!(
+            body_hints(sorted)
+                .iter()
+                .any(|h| h.contains("alphabetical"))
+        );
         let escaped = br#"{"id":"EV-1","summary":"\u652f\u4ed8"}"#;
         assert!(body_hints(escaped).iter().any(|h| h.contains("uXXXX")));
         assert!(body_hints(b"\xff\xfe").iter().any(|h| h.contains("UTF-8")));

@@ -97,8 +97,10 @@ mod tests {
 
     #[test]
     fn errors_name_the_path() {
-        let e = Envelope::parse(br#"{"id":"x","event_type":"A","resource":{"algorithm":"A","ciphertext":"c"}}"#)
-            .unwrap_err();
+        let e = Envelope::parse(
+            br#"{"id":"x","event_type":"A","resource":{"algorithm":"A","ciphertext":"c"}}"#,
+        )
+        .unwrap_err();
         assert_eq!(e.path.as_deref(), Some("resource.nonce"));
         assert!(e.message.contains("missing field"), "{e}");
 

@@ -35,10 +35,10 @@ impl<'a> SignatureHeaders<'a> {
     /// Reads and checks the headers: each present once, visible ASCII, bounded; the signature
     /// type absent or RSA; probes recognised before anything else is looked at.
     pub(crate) fn read(headers: &'a HeaderMap) -> Result<Self, crate::Error> {
-        if let Some(kind) = optional(headers, SIGNATURE_TYPE)? {
-            if kind != RSA_SIGNATURE_TYPE {
-                return Err(SignatureError::UnsupportedType(kind.to_owned()).into());
-            }
+        if let Some(kind) = optional(headers, SIGNATURE_TYPE)?
+            && kind != RSA_SIGNATURE_TYPE
+        {
+            return Err(SignatureError::UnsupportedType(kind.to_owned()).into());
         }
         let signature = required(headers, SIGNATURE)?;
         if signature.starts_with(PROBE_PREFIX) {
@@ -121,7 +121,10 @@ mod tests {
         ("wechatpay-timestamp", "1710048759"),
         ("WECHATPAY-NONCE", "3d980fb850fdce97f6bfb3d248597f16"),
         ("Wechatpay-Signature", "c2lnbmF0dXJl"),
-        ("Wechatpay-Serial", "PUB_KEY_ID_0114232134912410000000000000"),
+        (
+            "Wechatpay-Serial",
+            "PUB_KEY_ID_0114232134912410000000000000",
+        ),
     ];
 
     #[test]

@@ -36,7 +36,11 @@ struct Entry {
 
 impl Entry {
     fn size(&self, signature: &str) -> usize {
-        signature.len() + self.serial.len() + self.timestamp.len() + self.nonce.len() + self.body.len()
+        signature.len()
+            + self.serial.len()
+            + self.timestamp.len()
+            + self.nonce.len()
+            + self.body.len()
     }
 
     fn matches(&self, p: &SignedParts<'_>) -> bool {
@@ -73,7 +77,9 @@ impl SignatureCache {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
-        self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// `true` when the very same request verified before and is still within its time.
@@ -108,7 +114,9 @@ impl SignatureCache {
         }
         inner.bytes += size;
         while inner.order.len() > self.capacity || inner.bytes > self.byte_budget {
-            let Some(key) = inner.order.pop_front() else { break };
+            let Some(key) = inner.order.pop_front() else {
+                break;
+            };
             if let Some(old) = inner.entries.remove(&key) {
                 inner.bytes -= old.size(&key);
             }
@@ -141,9 +149,27 @@ mod tests {
         c.insert(&parts("sig", b"body"), 100);
         assert!(c.contains(&parts("sig", b"body"), 100));
         assert!(!c.contains(&parts("sig", b"bodY"), 100));
-        assert!(!c.contains(&SignedParts { nonce: "m", ..parts("sig", b"body") }, 100));
-        assert!(!c.contains(&SignedParts { timestamp: "2", ..parts("sig", b"body") }, 100));
-        assert!(!c.contains(&SignedParts { serial: "T", ..parts("sig", b"body") }, 100));
+        assert!(!c.contains(
+            &SignedParts {
+                nonce: "m",
+                ..parts("sig", b"body")
+            },
+            100
+        ));
+        assert!(!c.contains(
+            &SignedParts {
+                timestamp: "2",
+                ..parts("sig", b"body")
+            },
+            100
+        ));
+        assert!(!c.contains(
+            &SignedParts {
+                serial: "T",
+                ..parts("sig", b"body")
+            },
+            100
+        ));
         assert!(!c.contains(&parts("sig", b"body"), 101), "expired");
     }
 
@@ -162,7 +188,10 @@ mod tests {
         c.insert(&parts("b", &[0; 20]), 100);
         assert_eq!(c.len(), 1, "the byte budget evicts the oldest");
         c.insert(&parts("c", &[0; 100]), 100);
-        assert!(!c.contains(&parts("c", &[0; 100]), 0), "larger than the budget: not kept");
+        assert!(
+            !c.contains(&parts("c", &[0; 100]), 0),
+            "larger than the budget: not kept"
+        );
         assert!(!SignatureCache::new(0, 100).contains(&parts("b", &[0; 20]), 0));
     }
 }

@@ -146,7 +146,10 @@ impl Verifier {
         let signature = STANDARD
             .decode(h.signature)
             .map_err(|_| SignatureError::BadBase64)?;
-        let key = self.keyring.get(h.serial).ok_or_else(|| unknown_serial(&self.keyring, h.serial))?;
+        let key = self
+            .keyring
+            .get(h.serial)
+            .ok_or_else(|| unknown_serial(&self.keyring, h.serial))?;
 
         let parts = SignedParts {
             serial: h.serial,
@@ -157,7 +160,8 @@ impl Verifier {
         };
         let cached = self.cache.contains(&parts, now);
         if !cached {
-            let mut message = Vec::with_capacity(h.timestamp.len() + h.nonce.len() + body.len() + 3);
+            let mut message =
+                Vec::with_capacity(h.timestamp.len() + h.nonce.len() + body.len() + 3);
             message.extend_from_slice(h.timestamp.as_bytes());
             message.push(b'\n');
             message.extend_from_slice(h.nonce.as_bytes());
@@ -171,7 +175,9 @@ impl Verifier {
                 .into());
             }
             // Trusted as long as its timestamp stays in the window.
-            let until = self.window.map_or(i64::MAX, |w| timestamp.saturating_add(w));
+            let until = self
+                .window
+                .map_or(i64::MAX, |w| timestamp.saturating_add(w));
             self.cache.insert(&parts, until);
         }
         let envelope = Envelope::parse(body)?;
@@ -261,12 +267,14 @@ impl<'a> Verified<'a> {
         }
         let aad = r.associated_data.as_deref().unwrap_or("");
         crate::crypto::aes256gcm_open(key.expose(), nonce, aad.as_bytes(), &ciphertext).map_err(
-            |e| match e {
-                crate::crypto::AeadError::NonceLength(n) => DecryptError::NonceLength(n),
-                crate::crypto::AeadError::TooShort => DecryptError::TooShort,
-                _ => DecryptError::TagMismatch,
-            }
-            .into(),
+            |e| {
+                match e {
+                    crate::crypto::AeadError::NonceLength(n) => DecryptError::NonceLength(n),
+                    crate::crypto::AeadError::TooShort => DecryptError::TooShort,
+                    _ => DecryptError::TagMismatch,
+                }
+                .into()
+            },
         )
     }
 
