@@ -17,6 +17,7 @@ pub mod crypto;
 pub mod dispatch;
 pub mod error;
 pub mod keys;
+pub mod probe;
 pub mod receive;
 pub mod reply;
 pub mod resource;

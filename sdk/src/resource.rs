@@ -37,7 +37,7 @@ pub fn parse_v3(
                 message: format!("payload fits no variant of {event_type}"),
             });
         }
-        Err(e) => return Err(explain(None, plaintext, Some(e))),
+        Err(e) => return Err(explain_probe(plaintext, e)),
     };
     let notification = parse_kind(kind, plaintext)?;
     let violations = notification.validate();
@@ -55,7 +55,7 @@ pub fn parse_kind(kind: Kind, plaintext: &[u8]) -> Result<Notification, Resource
     let mut de = serde_json::Deserializer::from_slice(plaintext);
     match kind.deserialize(&mut de).and_then(|n| de.end().map(|()| n)) {
         Ok(n) => Ok(n),
-        Err(_) => Err(explain(Some(kind), plaintext, None)),
+        Err(_) => Err(explain(kind, plaintext)),
     }
 }
 
@@ -80,12 +80,8 @@ fn parse_unknown(event_type: &str, plaintext: &[u8]) -> Result<Parsed, ResourceE
 /// Works out why a plaintext did not parse, with its path: only on the error path, so the
 /// fast path never pays for path tracking.
 #[cold]
-fn explain(
-    kind: Option<Kind>,
-    plaintext: &[u8],
-    probe: Option<serde_json::Error>,
-) -> ResourceError {
-    let kind_id = kind.map(Kind::id);
+fn explain(kind: Kind, plaintext: &[u8]) -> ResourceError {
+    let kind_id = Some(kind.id());
     if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(plaintext) {
         return ResourceError {
             kind: kind_id,
@@ -94,18 +90,6 @@ fn explain(
             message: strip_position(&e.to_string()),
         };
     }
-    let Some(kind) = kind else {
-        // Valid JSON, but a field the classifier reads has the wrong type.
-        return ResourceError {
-            kind: None,
-            reason: ResourceFault::WrongType,
-            path: None,
-            message: probe.map_or_else(
-                || "a field that tells the variant apart has the wrong type".to_owned(),
-                |e| strip_position(&e.to_string()),
-            ),
-        };
-    };
     let mut de = serde_json::Deserializer::from_slice(plaintext);
     let mut track = serde_path_to_error::Track::new();
     let result = kind.deserialize(serde_path_to_error::Deserializer::new(&mut de, &mut track));
@@ -121,16 +105,39 @@ fn explain(
         Err(e) => e,
     };
     let (path, message) = split_path_error(&track.path(), &err);
-    let reason = if message.starts_with("missing field") {
-        ResourceFault::MissingField
-    } else {
-        ResourceFault::WrongType
-    };
+    // `null` in a required field is as good as missing (only optional fields take null).
+    let reason =
+        if message.starts_with("missing field") || message.starts_with("invalid type: null") {
+            ResourceFault::MissingField
+        } else {
+            ResourceFault::WrongType
+        };
     ResourceError {
         kind: kind_id,
         reason,
         path,
         message,
+    }
+}
+
+/// Why classification could not read the plaintext: malformed JSON, or a field a rule
+/// compares with the wrong type (named in the path).
+#[cold]
+fn explain_probe(plaintext: &[u8], e: crate::probe::ProbeError) -> ResourceError {
+    let malformed = serde_json::from_slice::<serde::de::IgnoredAny>(plaintext).err();
+    match (malformed, e.path) {
+        (Some(json), _) => ResourceError {
+            kind: None,
+            reason: ResourceFault::MalformedJson,
+            path: None,
+            message: strip_position(&json.to_string()),
+        },
+        (None, path) => ResourceError {
+            kind: None,
+            reason: ResourceFault::WrongType,
+            path,
+            message: e.message,
+        },
     }
 }
 

@@ -219,12 +219,12 @@ fn classify(routes: &[Route]) -> TokenStream {
         ///
         /// # Errors
         /// When the plaintext has to be read and is not a JSON object, or a field that a rule
-        /// compares is not a string.
+        /// compares is not a string (the error names it).
         pub fn classify(
             event_type: &str,
             original_type: Option<&str>,
             plaintext: &[u8],
-        ) -> Result<Classified, ::serde_json::Error> {
+        ) -> Result<Classified, ::wechatpay_notify::probe::ProbeError> {
             #body
         }
 
@@ -237,58 +237,46 @@ fn rules_fn(name: &proc_macro2::Ident, route: &Route) -> TokenStream {
     let Choice::Rules { rules, default } = &route.choice else {
         return TokenStream::new();
     };
-    // Fields the rules read: compared ones as strings, the others only for presence.
-    let mut compared = BTreeSet::new();
+    // The top-level fields the rules read, found in one pass over the plaintext.
     let mut fields = BTreeSet::new();
     let mut reads_original_type = false;
     for c in rules.iter().flat_map(|r| &r.conditions) {
         match c {
-            Condition::Equals(f, _) => {
-                compared.insert(f.wire.clone());
-                fields.insert(f.clone());
-            }
-            Condition::Present(f, _) => {
-                fields.insert(f.clone());
+            Condition::Equals(f, _) | Condition::Present(f, _) => {
+                fields.insert(f.wire.clone());
             }
             Condition::OriginalType(_) => reads_original_type = true,
         }
     }
-    let probe_fields = fields.iter().map(|f| {
-        let id = ident(&f.ident);
-        let rename = (f.wire != f.ident.unraw()).then(|| {
-            let wire = &f.wire;
-            quote!(#[serde(rename = #wire)])
-        });
-        let ty = if compared.contains(&f.wire) {
-            quote!(Option<String>)
-        } else {
-            quote!(Option<::serde::de::IgnoredAny>)
-        };
-        quote!(#rename #id: #ty)
-    });
+    let local = |wire: &str| {
+        format_ident!(
+            "f_{}",
+            sanitize(wire, Case::Snake)
+                .unwrap_or_default()
+                .trim_start_matches("r#")
+        )
+    };
+    let locals = fields.iter().map(|w| local(w));
+    let wires = fields.iter();
     let probe = (!fields.is_empty()).then(|| {
         quote! {
-            #[derive(::serde::Deserialize)]
-            struct Probe {
-                #(#probe_fields,)*
-            }
-            let probe: Probe = ::serde_json::from_slice(plaintext)?;
+            let [#(#locals),*] = ::wechatpay_notify::probe::top_level(plaintext, [#(#wires),*])?;
         }
     });
     let tries = rules.iter().map(|rule| {
         let kind = ident(&rule.kind);
         let conditions = rule.conditions.iter().map(|c| match c {
             Condition::Equals(f, value) => {
-                let id = ident(&f.ident);
-                quote!(probe.#id.as_deref() == Some(#value))
+                let id = local(&f.wire);
+                quote!(#id.equals(#value)?)
             }
             Condition::Present(f, true) => {
-                let id = ident(&f.ident);
-                quote!(probe.#id.is_some())
+                let id = local(&f.wire);
+                quote!(#id.is_present())
             }
             Condition::Present(f, false) => {
-                let id = ident(&f.ident);
-                quote!(probe.#id.is_none())
+                let id = local(&f.wire);
+                quote!(!#id.is_present())
             }
             Condition::OriginalType(value) => quote!(original_type == Some(#value)),
         });
@@ -324,7 +312,7 @@ fn rules_fn(name: &proc_macro2::Ident, route: &Route) -> TokenStream {
         fn #name(
             #original_type: Option<&str>,
             #plaintext: &[u8],
-        ) -> Result<Classified, ::serde_json::Error> {
+        ) -> Result<Classified, ::wechatpay_notify::probe::ProbeError> {
             #probe
             #(#tries)*
             #fallback

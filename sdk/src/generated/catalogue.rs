@@ -271,12 +271,12 @@ pub enum Classified {
 ///
 /// # Errors
 /// When the plaintext has to be read and is not a JSON object, or a field that a rule
-/// compares is not a string.
+/// compares is not a string (the error names it).
 pub fn classify(
     event_type: &str,
     original_type: Option<&str>,
     plaintext: &[u8],
-) -> Result<Classified, ::serde_json::Error> {
+) -> Result<Classified, ::wechatpay_notify::probe::ProbeError> {
     match event_type {
         "REFUND.ABNORMAL" => Ok(Classified::Kind(Kind::RefundAbnormal)),
         "REFUND.CLOSED" => Ok(Classified::Kind(Kind::RefundClosed)),
@@ -289,22 +289,18 @@ pub fn classify(
 fn classify_transaction_success(
     _original_type: Option<&str>,
     plaintext: &[u8],
-) -> Result<Classified, ::serde_json::Error> {
-    #[derive(::serde::Deserialize)]
-    struct Probe {
-        combine_mchid: Option<::serde::de::IgnoredAny>,
-        sp_mchid: Option<::serde::de::IgnoredAny>,
-        sub_mchid: Option<::serde::de::IgnoredAny>,
-        trade_scene: Option<String>,
-    }
-    let probe: Probe = ::serde_json::from_slice(plaintext)?;
-    if probe.trade_scene.as_deref() == Some("PARKING") {
+) -> Result<Classified, ::wechatpay_notify::probe::ProbeError> {
+    let [f_combine_mchid, f_sp_mchid, f_sub_mchid, f_trade_scene] = ::wechatpay_notify::probe::top_level(
+        plaintext,
+        ["combine_mchid", "sp_mchid", "sub_mchid", "trade_scene"],
+    )?;
+    if f_trade_scene.equals("PARKING")? {
         return Ok(Classified::Kind(Kind::TransactionSuccessParking));
     }
-    if probe.combine_mchid.is_some() {
+    if f_combine_mchid.is_present() {
         return Ok(Classified::Kind(Kind::TransactionSuccessCombine));
     }
-    if probe.sp_mchid.is_some() && probe.sub_mchid.is_some() {
+    if f_sp_mchid.is_present() && f_sub_mchid.is_present() {
         return Ok(Classified::Kind(Kind::TransactionSuccessPartner));
     }
     Ok(Classified::Kind(Kind::TransactionSuccessBasic))
