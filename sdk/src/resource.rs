@@ -52,7 +52,12 @@ pub fn parse_v3(
 /// # Errors
 /// As [`parse_v3`].
 pub fn parse_kind(kind: Kind, plaintext: &[u8]) -> Result<Notification, ResourceError> {
-    let mut de = serde_json::Deserializer::from_slice(plaintext);
+    // Validating UTF-8 once for the whole text (a fast, vectorised pass) spares serde_json
+    // from validating every string on its own.
+    let Ok(text) = std::str::from_utf8(plaintext) else {
+        return Err(explain(kind, plaintext));
+    };
+    let mut de = serde_json::Deserializer::from_str(text);
     match kind.deserialize(&mut de).and_then(|n| de.end().map(|()| n)) {
         Ok(n) => Ok(n),
         Err(_) => Err(explain(kind, plaintext)),
