@@ -15,6 +15,10 @@ pub enum TradeType {
     Mweb,
     /// 刷脸支付
     Facepay,
+    /// 委托代扣（保险商户委托代扣支付）
+    Pap,
+    /// 校园轻松付（订单已受理，完成扣款时返回）
+    Auth,
     /// A value the catalogue does not list, kept as received.
     Unknown(String),
 }
@@ -28,6 +32,8 @@ impl TradeType {
             Self::Micropay => "MICROPAY",
             Self::Mweb => "MWEB",
             Self::Facepay => "FACEPAY",
+            Self::Pap => "PAP",
+            Self::Auth => "AUTH",
             Self::Unknown(raw) => raw,
         }
     }
@@ -40,6 +46,8 @@ impl ::wechatpay_notify::types::OpenEnum for TradeType {
         "MICROPAY",
         "MWEB",
         "FACEPAY",
+        "PAP",
+        "AUTH",
     ];
     fn parse(raw: &str) -> Self {
         match raw {
@@ -49,6 +57,8 @@ impl ::wechatpay_notify::types::OpenEnum for TradeType {
             "MICROPAY" => Self::Micropay,
             "MWEB" => Self::Mweb,
             "FACEPAY" => Self::Facepay,
+            "PAP" => Self::Pap,
+            "AUTH" => Self::Auth,
             _ => Self::Unknown(raw.to_owned()),
         }
     }
