@@ -17,6 +17,7 @@ pub mod check;
 pub mod emit;
 pub mod error;
 mod files;
+pub mod json_schema;
 pub mod load;
 pub mod model;
 pub mod raw;
@@ -59,14 +60,45 @@ pub struct GeneratedFile {
     pub contents: String,
 }
 
-/// Generates the code of the catalogue at `root/schema/` into `root/sdk/src/generated/`.
+/// Generates the code of the catalogue at `root/schema/` into `root/sdk/src/generated/`, and
+/// one JSON Schema per kind into `root/schema/json/`.
 ///
 /// # Errors
 /// [`Error::Catalogue`] with every problem of the catalogue; [`Error::Stale`] in
-/// [`Mode::Check`] when the generated folder is not what the catalogue gives; [`Error::Io`].
+/// [`Mode::Check`] when an output folder is not what the catalogue gives (every stale file of
+/// both); [`Error::Io`].
 pub fn generate(root: &Path, mode: Mode) -> Result<Report, Error> {
-    let files = generate_files(root)?;
-    files::sync(root, GENERATED_DIR, &files, mode)
+    let loaded = load::load(root)?;
+    let catalogue = check::check(root, &loaded).map_err(Error::Catalogue)?;
+    let outputs = [
+        (GENERATED_DIR, rust_files(&catalogue)?),
+        (
+            json_schema::JSON_SCHEMA_DIR,
+            json_schema::kind_schemas(&catalogue),
+        ),
+    ];
+    let mut report = Report::default();
+    let mut stale = Vec::new();
+    for (dir, files) in &outputs {
+        match files::sync(root, dir, files, mode) {
+            Ok(r) => report.merge(r),
+            Err(Error::Stale { files }) => stale.extend(files),
+            Err(e) => return Err(e),
+        }
+    }
+    if stale.is_empty() {
+        Ok(report)
+    } else {
+        Err(Error::Stale { files: stale })
+    }
+}
+
+impl Report {
+    fn merge(&mut self, other: Report) {
+        self.written.extend(other.written);
+        self.deleted.extend(other.deleted);
+        self.unchanged += other.unchanged;
+    }
 }
 
 /// The generated files of the catalogue at `root/schema/`, sorted by path, without writing
@@ -77,7 +109,12 @@ pub fn generate(root: &Path, mode: Mode) -> Result<Report, Error> {
 pub fn generate_files(root: &Path) -> Result<Vec<GeneratedFile>, Error> {
     let loaded = load::load(root)?;
     let catalogue = check::check(root, &loaded).map_err(Error::Catalogue)?;
-    emit::emit(&catalogue)
+    rust_files(&catalogue)
+}
+
+/// The Rust files of a checked catalogue.
+fn rust_files(catalogue: &model::Catalogue) -> Result<Vec<GeneratedFile>, Error> {
+    emit::emit(catalogue)
         .iter()
         .map(|output| {
             Ok(GeneratedFile {

@@ -46,17 +46,33 @@ fn the_complete_example_generates() {
     let root = std::env::temp_dir().join(format!("codegen-readme-{}", std::process::id()));
     let _ = fs::remove_dir_all(&root);
     for (path, text) in [
-        ("schema/kinds/transaction-success-parking.yaml", kind.as_str()),
+        (
+            "schema/kinds/transaction-success-parking.yaml",
+            kind.as_str(),
+        ),
         // The documentation elides the shared files' `sources`; a real file names them.
-        ("schema/objects/promotion-detail.yaml", &object.replace("[ … ]", "[documentation example]")),
-        ("schema/enums/trade-type.yaml", &enum_block.replace("[ … ]", "[documentation example]")),
-        ("schema/examples/transaction-success-parking.json", r#"{"appid":"wx1","out_trade_no":"T1","trade_state":"SUCCESS","amount":{"total":1}}"#),
+        (
+            "schema/objects/promotion-detail.yaml",
+            &object.replace("[ … ]", "[documentation example]"),
+        ),
+        (
+            "schema/enums/trade-type.yaml",
+            &enum_block.replace("[ … ]", "[documentation example]"),
+        ),
+        (
+            "schema/examples/transaction-success-parking.json",
+            r#"{"appid":"wx1","out_trade_no":"T1","trade_state":"SUCCESS","amount":{"total":1}}"#,
+        ),
     ] {
         let p = root.join(path);
         fs::create_dir_all(p.parent().unwrap()).unwrap();
         fs::write(p, text).unwrap();
     }
     let files = codegen::generate_files(&root).unwrap_or_else(|e| panic!("{e}"));
-    assert!(files.iter().any(|f| f.path.ends_with("kinds/transaction_success_parking.rs")));
+    assert!(
+        files
+            .iter()
+            .any(|f| f.path.ends_with("kinds/transaction_success_parking.rs"))
+    );
     let _ = fs::remove_dir_all(&root);
 }

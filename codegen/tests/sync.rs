@@ -48,8 +48,9 @@ fn write_then_check() {
     );
     assert!(!generated.exists(), "check mode wrote something");
 
+    // 14 Rust files and one JSON Schema per kind (7).
     let report = codegen::generate(&root, Mode::Write).unwrap();
-    assert_eq!(report.written.len(), 14);
+    assert_eq!(report.written.len(), 21);
     assert!(
         report
             .written
@@ -60,7 +61,7 @@ fn write_then_check() {
     // A second run writes nothing.
     let report = codegen::generate(&root, Mode::Write).unwrap();
     assert!(report.written.is_empty() && report.deleted.is_empty());
-    assert_eq!(report.unchanged, 14);
+    assert_eq!(report.unchanged, 21);
 
     // A hand edit is stale.
     let edited = generated.join("enums/trade_type.rs");
@@ -79,6 +80,7 @@ fn write_then_check() {
             "sdk/src/generated/kinds/mod.rs",
             "sdk/src/generated/kinds/v2_check_success.rs",
             "sdk/src/generated/old/stray.rs",
+            "schema/json/v2-check-success.schema.json",
         ]
     );
     let report = codegen::generate(&root, Mode::Write).unwrap();
@@ -87,6 +89,7 @@ fn write_then_check() {
         [
             "sdk/src/generated/kinds/v2_check_success.rs",
             "sdk/src/generated/old/stray.rs",
+            "schema/json/v2-check-success.schema.json",
         ]
     );
     assert!(!generated.join("old").exists());
