@@ -14,6 +14,7 @@
 #![deny(missing_docs)]
 
 pub mod check;
+pub mod docs;
 pub mod emit;
 pub mod error;
 mod files;
@@ -60,8 +61,9 @@ pub struct GeneratedFile {
     pub contents: String,
 }
 
-/// Generates the code of the catalogue at `root/schema/` into `root/sdk/src/generated/`, and
-/// one JSON Schema per kind into `root/schema/json/`.
+/// Generates the code of the catalogue at `root/schema/` into `root/sdk/src/generated/`, one
+/// JSON Schema per kind into `root/schema/json/`, and the readable catalogue into
+/// `root/docs/catalogue.md`.
 ///
 /// # Errors
 /// [`Error::Catalogue`] with every problem of the catalogue; [`Error::Stale`] in
@@ -76,6 +78,7 @@ pub fn generate(root: &Path, mode: Mode) -> Result<Report, Error> {
             json_schema::JSON_SCHEMA_DIR,
             json_schema::kind_schemas(&catalogue),
         ),
+        (docs::DOCS_DIR, vec![docs::catalogue_md(&catalogue)]),
     ];
     let mut report = Report::default();
     let mut stale = Vec::new();
@@ -89,6 +92,7 @@ pub fn generate(root: &Path, mode: Mode) -> Result<Report, Error> {
     if stale.is_empty() {
         Ok(report)
     } else {
+        stale.sort();
         Err(Error::Stale { files: stale })
     }
 }

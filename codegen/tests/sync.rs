@@ -48,9 +48,9 @@ fn write_then_check() {
     );
     assert!(!generated.exists(), "check mode wrote something");
 
-    // 14 Rust files and one JSON Schema per kind (7).
+    // 14 Rust files, one JSON Schema per kind (7) and docs/catalogue.md.
     let report = codegen::generate(&root, Mode::Write).unwrap();
-    assert_eq!(report.written.len(), 21);
+    assert_eq!(report.written.len(), 22);
     assert!(
         report
             .written
@@ -61,7 +61,7 @@ fn write_then_check() {
     // A second run writes nothing.
     let report = codegen::generate(&root, Mode::Write).unwrap();
     assert!(report.written.is_empty() && report.deleted.is_empty());
-    assert_eq!(report.unchanged, 21);
+    assert_eq!(report.unchanged, 22);
 
     // A hand edit is stale.
     let edited = generated.join("enums/trade_type.rs");
@@ -75,6 +75,7 @@ fn write_then_check() {
     assert_eq!(
         stale(&root),
         [
+            "docs/catalogue.md",
             "sdk/src/generated/catalogue.rs",
             "sdk/src/generated/enums/trade_type.rs",
             "sdk/src/generated/kinds/mod.rs",
