@@ -76,12 +76,12 @@ fn write_then_check() {
         stale(&root),
         [
             "docs/catalogue.md",
+            "schema/json/v2-check-success.schema.json",
             "sdk/src/generated/catalogue.rs",
             "sdk/src/generated/enums/trade_type.rs",
             "sdk/src/generated/kinds/mod.rs",
             "sdk/src/generated/kinds/v2_check_success.rs",
             "sdk/src/generated/old/stray.rs",
-            "schema/json/v2-check-success.schema.json",
         ]
     );
     let report = codegen::generate(&root, Mode::Write).unwrap();
