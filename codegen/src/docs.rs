@@ -51,6 +51,8 @@ pub fn catalogue_md(c: &Catalogue) -> GeneratedFile {
         }
         let key: Vec<&str> = k.business_key.iter().map(|f| f.wire.as_str()).collect();
         let _ = writeln!(s, "- business key: `{}`", key.join("`, `"));
+        let cross: Vec<&str> = k.cross_check.iter().map(|c| c.path.as_str()).collect();
+        let _ = writeln!(s, "- cross-check: `{}`", cross.join("`, `"));
         if let Some(state) = &k.state {
             let _ = writeln!(s, "- state: `{}`", state.wire);
         }

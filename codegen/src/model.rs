@@ -281,6 +281,9 @@ pub struct Kind {
     pub merchant: Vec<FieldRef>,
     /// The field stating the state, if any.
     pub state: Option<FieldRef>,
+    /// The fields compared with the merchant's expectation, in catalogue order (at least
+    /// one).
+    pub cross_check: Vec<CrossCheckField>,
     /// The reply data type, if any (an object).
     pub reply: Option<TypeRef>,
     /// The kind's struct: its name is the kind's Rust name.
@@ -294,6 +297,31 @@ pub struct FieldRef {
     pub wire: String,
     /// The Rust field name.
     pub ident: Ident,
+}
+
+/// A field of a kind compared with what the merchant expects (business cross-check): a
+/// top-level field or a path through object-typed fields, ending at a string, integer or enum.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CrossCheckField {
+    /// The catalogue path, wire names joined by `.` (`amount.total`).
+    pub path: String,
+    /// The field of the kind's `…Expected` struct (`amount_total`).
+    pub ident: Ident,
+    /// The fields walked from the kind's struct, the last one holding the compared value.
+    pub steps: Vec<Step>,
+    /// The compared value's type: a string, an integer or an enum.
+    pub ty: FieldType,
+    /// The compared field's description.
+    pub doc: String,
+}
+
+/// One field on a [`CrossCheckField`]'s path.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Step {
+    /// The Rust field name.
+    pub ident: Ident,
+    /// Required (the value itself) or optional (an `Option`).
+    pub required: bool,
 }
 
 /// How the kinds of one APIv3 event_type are told apart.

@@ -36,6 +36,9 @@ pub struct KindFile {
     pub merchant: Vec<String>,
     /// The top-level field stating the business object's state.
     pub state: Option<String>,
+    /// The fields compared with the merchant's own data: top-level names or dotted paths
+    /// through objects (`amount.total`). Absent: the `merchant` and `business_key` fields.
+    pub cross_check: Option<Vec<String>>,
     /// The retry schedule.
     pub retry: Option<Retry>,
     /// The object type of the handler's reply data.

@@ -72,6 +72,10 @@ pub struct KindInfo {
     pub retry_schedule: &'static [u32],
     /// The fields that identify the business object.
     pub business_key: &'static [&'static str],
+    /// The fields compared with the merchant's expectation by the kind's
+    /// [`CrossCheck`](crate::cross_check::CrossCheck) impl, as paths (`amount.total`), in the
+    /// order mismatches are reported.
+    pub cross_check: &'static [&'static str],
     /// How far the opened payload can be trusted.
     pub trust: Trust,
 }

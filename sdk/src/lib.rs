@@ -57,7 +57,8 @@
 //!
 //! Modules: [`keys`] (APIv3 key, keyring), [`v3`] (headers, verification, envelope,
 //! decryption), [`resource`] (classification, typed parse), [`validate`] (violations with JSON
-//! paths), [`dispatch`] (handlers, fallback), [`reply`] (what WeChat Pay is answered),
+//! paths), [`cross_check`] (the notification against the merchant's own records),
+//! [`dispatch`] (handlers, fallback), [`reply`] (what WeChat Pay is answered),
 //! [`error`] (one error type with a classifier), [`generated`] (the catalogue's types, from
 //! `schema/` by `cargo xtask codegen`), `testkit` (feature `testkit`: sign and seal as WeChat
 //! Pay does).
@@ -72,6 +73,7 @@ extern crate self as wechatpay_notify;
 compile_error!("enable a crypto backend: feature `aws-lc` (default) or `rustcrypto`");
 
 pub mod catalogue;
+pub mod cross_check;
 pub mod crypto;
 pub mod dispatch;
 pub mod error;

@@ -49,6 +49,85 @@ fn a_kind_parses_validates_and_round_trips() {
 }
 
 #[test]
+fn a_kind_is_cross_checked_against_the_merchants_expectation() {
+    use wechatpay_notify::cross_check::{CrossCheck, Mismatch};
+    let kind: basic::kinds::PaySuccessBasic =
+        serde_json::from_str(&example("pay-success-basic.json")).unwrap();
+    let agreed = basic::kinds::PaySuccessBasicExpected::default()
+        .mchid("1230000109")
+        .amount_total(100)
+        .trade_type(basic::enums::TradeType::Jsapi)
+        .r#type("x");
+    assert_eq!(kind.cross_check(&agreed), []);
+    // A struct literal builds it too (ending in `..Default::default()` or, here, another value).
+    let wrong = basic::kinds::PaySuccessBasicExpected {
+        out_trade_no: Some("1217752501201407033233368019".into()),
+        amount_total: Some(99),
+        amount_currency: Some("CNY".into()),
+        trade_type: Some(basic::enums::TradeType::Native),
+        ..agreed
+    };
+    let mismatch = |path, expected: &str, found: &str| Mismatch {
+        path,
+        expected: expected.into(),
+        found: Some(found.into()),
+    };
+    assert_eq!(
+        kind.cross_check(&wrong),
+        [
+            mismatch(
+                "out_trade_no",
+                "1217752501201407033233368019",
+                "1217752501201407033233368018"
+            ),
+            mismatch("amount.total", "99", "100"),
+            mismatch("trade_type", "NATIVE", "JSAPI"),
+        ]
+    );
+    assert_eq!(
+        basic::Kind::PaySuccessBasic.info().cross_check,
+        [
+            "mchid",
+            "out_trade_no",
+            "amount.total",
+            "amount.currency",
+            "trade_type",
+            "type"
+        ]
+    );
+
+    // Through an optional object: absent, the expected values are reported as not found.
+    let partner: basic::kinds::PaySuccessPartner =
+        serde_json::from_str(&example("pay-success-partner.json")).unwrap();
+    let expected = basic::kinds::PaySuccessPartnerExpected::default()
+        .sub_mchid("1900000109")
+        .amount_total(100)
+        .amount_payer_total(90);
+    let found: Vec<(&str, Option<String>)> = partner
+        .cross_check(&expected)
+        .into_iter()
+        .map(|m| (m.path, m.found))
+        .collect();
+    assert_eq!(
+        found,
+        [("amount.total", None), ("amount.payer_total", None)]
+    );
+    // A local enum, and the default cross-check fields (merchant, then business key).
+    let parking: basic::kinds::PaySuccessParking =
+        serde_json::from_str(&example("pay-success-parking.json")).unwrap();
+    let expected = basic::kinds::PaySuccessParkingExpected::default()
+        .parking_state(basic::kinds::ParkingState::Blocked);
+    assert_eq!(
+        parking.cross_check(&expected),
+        [mismatch("parking_state", "BLOCKED", "NORMAL")]
+    );
+    assert_eq!(
+        basic::Kind::V2RefundProcessed.info().cross_check,
+        ["mch_id", "out_refund_no"]
+    );
+}
+
+#[test]
 fn violations_carry_paths_and_parse_failures_name_the_field() {
     let text = r#"{"out_trade_no":"","trade_scene":"PARKING","parking_state":"GONE",
         "counts":["7"],"entered_at":"2018","promotion_detail":[{"coupon_id":"","amount":1}]}"#;

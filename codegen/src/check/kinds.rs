@@ -1,14 +1,16 @@
-//! A kind file's own keys: id, names, docs, retry, trust, business fact, reply, examples and
-//! its classification rule.
+//! A kind file's own keys: id, names, docs, retry, trust, business fact, cross-check (in
+//! `cross_check.rs`), reply, examples and its classification rule.
 
 use std::collections::BTreeMap;
 
+use super::cross_check::CrossCheckInput;
 use super::fields::is_fact;
 use super::rules::KindRule;
 use super::{Checker, Scope};
 use crate::load::Source;
 use crate::model::{
-    DefKind, Field, FieldRef, Ident, Kind, KindFile, SourceFile, Trust, TypeRef, WireFormat,
+    DefKind, Field, FieldRef, Ident, Kind, KindFile, ObjectDef, ObjectFile, SourceFile, Trust,
+    TypeRef, WireFormat,
 };
 use crate::raw;
 use crate::sanitize::{Case, sanitize};
@@ -32,6 +34,7 @@ impl Checker<'_> {
         src: &Source<raw::KindFile>,
         module: Option<Ident>,
         ids: &mut BTreeMap<String, String>,
+        shared_objects: &[ObjectFile],
     ) -> Option<LoweredKind> {
         let file = src.path.as_str();
         let body = &src.body;
@@ -99,6 +102,21 @@ impl Checker<'_> {
                 .into_iter()
                 .next()
         });
+        let mut visible: BTreeMap<&str, &ObjectDef> = shared_objects
+            .iter()
+            .map(|o| (o.def.name.as_str(), &o.def))
+            .collect();
+        visible.extend(objects.iter().map(|o| (o.name.as_str(), o)));
+        let cross_check = self.cross_check(
+            file,
+            &CrossCheckInput {
+                listed: body.cross_check.as_deref(),
+                facts: &facts,
+                merchant: &merchant,
+                business_key: &business_key,
+                objects: &visible,
+            },
+        );
         let reply = body.reply.as_ref().and_then(|name| self.reply(scope, name));
         self.check_examples(file, &body.examples);
         let rule = body
@@ -127,8 +145,9 @@ impl Checker<'_> {
             business_key,
             merchant,
             state,
+            cross_check,
             reply,
-            body: crate::model::ObjectDef {
+            body: ObjectDef {
                 name: Ident(rust_name?),
                 doc: body.title.trim().to_owned(),
                 fields,

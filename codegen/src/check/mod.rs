@@ -2,12 +2,14 @@
 //! problem found reported (located by file and path), not only the first.
 //!
 //! The checks, in order: the type namespace (objects, enums and kind types share it, kind-local
-//! ones included; a name is defined once), then each file's definitions (names, types, lengths,
-//! counts, formats, enum values), then each kind's own keys (id, docs, retry, business key,
-//! merchant, state, reply, examples, match), then what spans files: objects that contain
-//! themselves, and the classification rules of kinds sharing an event_type.
+//! ones included, and each kind's `…Expected` cross-check type; a name is defined once), then
+//! each file's definitions (names, types, lengths, counts, formats, enum values), then each
+//! kind's own keys (id, docs, retry, business key, merchant, state, cross-check, reply,
+//! examples, match), then what spans files: objects that contain themselves, and the
+//! classification rules of kinds sharing an event_type.
 
 mod containment;
+mod cross_check;
 mod fields;
 mod kinds;
 mod rules;
@@ -84,7 +86,7 @@ pub fn check(root: &Path, loaded: &Loaded) -> Result<Catalogue, Vec<Problem>> {
     let mut lowered = Vec::new();
     for src in &loaded.kinds {
         let module = kind_modules.claim(&mut cx, &src.path, &src.stem);
-        if let Some(kind) = cx.lower_kind_file(src, module, &mut ids) {
+        if let Some(kind) = cx.lower_kind_file(src, module, &mut ids, &catalogue.objects) {
             lowered.push(kind);
         }
     }
@@ -118,11 +120,13 @@ struct Declared {
     path: String,
 }
 
+/// What a name declares; `Expected` is a kind's cross-check type, `<Kind>Expected`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Declaration {
     Enum { local: bool },
     Object { local: bool },
     Kind,
+    Expected,
 }
 
 /// Which types a definition may use: shared ones, and those local to its own kind file.
@@ -207,6 +211,44 @@ impl Checker<'_> {
                 self.declare(name, what, &src.path, &format!("enums.{name}"));
             }
         }
+        // Declared last, so a clash names the catalogue type it meets wherever that is.
+        for src in &loaded.kinds {
+            let body = &src.body;
+            let (name, path) = match &body.rust_name {
+                Some(name) => (name.clone(), "rust_name"),
+                None => match sanitize(&body.kind, Case::UpperCamel) {
+                    Some(name) => (name, "kind"),
+                    None => continue,
+                },
+            };
+            // A kind whose own name is refused has that problem already.
+            let own = self
+                .names
+                .get(&name)
+                .is_some_and(|d| d.file == src.path && matches!(d.what, Declaration::Kind));
+            if !own {
+                continue;
+            }
+            let expected = format!("{name}Expected");
+            if let Some(prev) = self.names.get(&expected) {
+                let at = if prev.file == src.path {
+                    format!("at {}", prev.path)
+                } else {
+                    format!("in {}", prev.file)
+                };
+                let msg = format!(
+                    "the kind's cross-check type `{expected}` is already defined {at}; rename one"
+                );
+                self.problem(&src.path, path, msg);
+                continue;
+            }
+            let declared = Declared {
+                what: Declaration::Expected,
+                file: src.path.clone(),
+                path: path.to_owned(),
+            };
+            self.names.insert(expected, declared);
+        }
     }
 
     fn declare(&mut self, name: &str, what: Declaration, file: &str, path: &str) {
@@ -260,6 +302,14 @@ impl Checker<'_> {
                     scope.file,
                     path,
                     format!("`{name}` is a notification kind, not an object or enum"),
+                );
+                return None;
+            }
+            Declaration::Expected => {
+                self.problem(
+                    scope.file,
+                    path,
+                    format!("`{name}` is a kind's cross-check type, not an object or enum"),
                 );
                 return None;
             }

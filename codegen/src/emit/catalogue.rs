@@ -124,6 +124,7 @@ fn kinds_table(kinds: &[&Kind]) -> TokenStream {
         let original_type = opt_str(k.original_type.as_deref());
         let retry = k.retry.iter().map(|s| int(*s));
         let business_key = k.business_key.iter().map(|f| &f.wire);
+        let cross_check = k.cross_check.iter().map(|c| &c.path);
         let trust = match k.trust {
             Trust::Authenticated => quote!(Authenticated),
             Trust::DecryptedUnauthenticated => quote!(DecryptedUnauthenticated),
@@ -141,6 +142,7 @@ fn kinds_table(kinds: &[&Kind]) -> TokenStream {
                 original_type: #original_type,
                 retry_schedule: &[#(#retry),*],
                 business_key: &[#(#business_key),*],
+                cross_check: &[#(#cross_check),*],
                 trust: #cat::Trust::#trust,
             }
         }

@@ -1,11 +1,12 @@
-//! A kind file: the kind's struct and its `KindType` and conversions, then its local types.
+//! A kind file: the kind's struct and its `KindType` and conversions, its cross-check type,
+//! then its local types.
 
 use proc_macro2::TokenStream;
 use quote::quote;
 
 use super::objects::object;
-use super::{doc, enums::enum_def, ident, type_ref};
-use crate::model::{FieldRef, Kind, KindFile};
+use super::{cross_check::cross_check, doc, enums::enum_def, ident, type_ref};
+use crate::model::{FieldRef, Ident, Kind, KindFile};
 
 /// Everything generated for one kind file.
 pub(super) fn kind_file(file: &KindFile) -> TokenStream {
@@ -13,15 +14,22 @@ pub(super) fn kind_file(file: &KindFile) -> TokenStream {
     let body = object(&kind.body, &doc(&kind_doc(kind)));
     let kind_type = kind_type(kind);
     let conversions = conversions(kind);
+    let cross_check = cross_check(kind);
     let objects = file.objects.iter().map(|o| object(o, &doc(&o.doc)));
     let enums = file.enums.iter().map(enum_def);
     quote! {
         #body
         #kind_type
         #conversions
+        #cross_check
         #(#objects)*
         #(#enums)*
     }
+}
+
+/// The name of a kind's cross-check type: `TransactionSuccessParkingExpected`.
+pub(super) fn expected_name(kind: &Kind) -> Ident {
+    Ident(format!("{}Expected", kind.body.name.as_str()))
 }
 
 /// The kind struct's documentation: title, id and schema file, links.

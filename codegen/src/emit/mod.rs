@@ -5,6 +5,7 @@
 //! `crate::`, so the same text compiles inside the SDK and in the generator's snapshot tests.
 
 mod catalogue;
+mod cross_check;
 mod enums;
 mod kinds;
 mod modules;

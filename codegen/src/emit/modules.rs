@@ -4,6 +4,7 @@ use proc_macro2::TokenStream;
 use quote::quote;
 
 use super::ident;
+use super::kinds::expected_name;
 use crate::model::{Catalogue, Ident};
 
 /// `generated/mod.rs`.
@@ -29,7 +30,7 @@ pub(super) fn enums(c: &Catalogue) -> TokenStream {
     let children = c
         .enums
         .iter()
-        .map(|f| (&f.source.module, vec![&f.def.name]));
+        .map(|f| (&f.source.module, vec![f.def.name.clone()]));
     folder("Enums shared by several kinds (`schema/enums/`).", children)
 }
 
@@ -38,7 +39,7 @@ pub(super) fn objects(c: &Catalogue) -> TokenStream {
     let children = c
         .objects
         .iter()
-        .map(|f| (&f.source.module, vec![&f.def.name]));
+        .map(|f| (&f.source.module, vec![f.def.name.clone()]));
     folder(
         "Object types shared by several kinds (`schema/objects/`).",
         children,
@@ -48,25 +49,23 @@ pub(super) fn objects(c: &Catalogue) -> TokenStream {
 /// `generated/kinds/mod.rs`: each kind's type, and the types local to it.
 pub(super) fn kinds(c: &Catalogue) -> TokenStream {
     let children = c.kinds.iter().map(|f| {
-        let mut names = vec![&f.kind.body.name];
-        names.extend(f.objects.iter().map(|o| &o.name));
-        names.extend(f.enums.iter().map(|e| &e.name));
+        let mut names = vec![f.kind.body.name.clone(), expected_name(&f.kind)];
+        names.extend(f.objects.iter().map(|o| o.name.clone()));
+        names.extend(f.enums.iter().map(|e| e.name.clone()));
         (&f.source.module, names)
     });
     folder(
-        "One type per notification kind (`schema/kinds/`), with the types only it uses.",
+        "One type per notification kind (`schema/kinds/`), with its cross-check type \
+         (`…Expected`) and the types only it uses.",
         children,
     )
 }
 
-fn folder<'a>(
-    doc: &str,
-    children: impl Iterator<Item = (&'a Ident, Vec<&'a Ident>)>,
-) -> TokenStream {
+fn folder<'a>(doc: &str, children: impl Iterator<Item = (&'a Ident, Vec<Ident>)>) -> TokenStream {
     let doc = format!(" {doc}");
     let items = children.map(|(module, names)| {
         let module = ident(module);
-        let names: Vec<_> = names.into_iter().map(ident).collect();
+        let names: Vec<_> = names.iter().map(ident).collect();
         let uses = match names.as_slice() {
             [one] => quote!(pub use #module::#one;),
             _ => quote!(pub use #module::{#(#names),*};),

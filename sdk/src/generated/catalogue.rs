@@ -123,6 +123,15 @@ pub static KINDS: [::wechatpay_notify::catalogue::KindInfo; 7] = [
             21600, 21600,
         ],
         business_key: &["out_refund_no"],
+        cross_check: &[
+            "mchid",
+            "sp_mchid",
+            "sub_mchid",
+            "out_trade_no",
+            "out_refund_no",
+            "amount.total",
+            "amount.refund",
+        ],
         trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
     },
     ::wechatpay_notify::catalogue::KindInfo {
@@ -144,6 +153,15 @@ pub static KINDS: [::wechatpay_notify::catalogue::KindInfo; 7] = [
             21600, 21600,
         ],
         business_key: &["out_refund_no"],
+        cross_check: &[
+            "mchid",
+            "sp_mchid",
+            "sub_mchid",
+            "out_trade_no",
+            "out_refund_no",
+            "amount.total",
+            "amount.refund",
+        ],
         trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
     },
     ::wechatpay_notify::catalogue::KindInfo {
@@ -165,6 +183,15 @@ pub static KINDS: [::wechatpay_notify::catalogue::KindInfo; 7] = [
             21600, 21600,
         ],
         business_key: &["out_refund_no"],
+        cross_check: &[
+            "mchid",
+            "sp_mchid",
+            "sub_mchid",
+            "out_trade_no",
+            "out_refund_no",
+            "amount.total",
+            "amount.refund",
+        ],
         trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
     },
     ::wechatpay_notify::catalogue::KindInfo {
@@ -185,6 +212,7 @@ pub static KINDS: [::wechatpay_notify::catalogue::KindInfo; 7] = [
             21600, 21600,
         ],
         business_key: &["out_trade_no"],
+        cross_check: &["appid", "mchid", "out_trade_no", "amount.total"],
         trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
     },
     ::wechatpay_notify::catalogue::KindInfo {
@@ -206,6 +234,7 @@ pub static KINDS: [::wechatpay_notify::catalogue::KindInfo; 7] = [
             21600, 21600,
         ],
         business_key: &["combine_out_trade_no"],
+        cross_check: &["combine_appid", "combine_mchid", "combine_out_trade_no"],
         trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
     },
     ::wechatpay_notify::catalogue::KindInfo {
@@ -227,6 +256,15 @@ pub static KINDS: [::wechatpay_notify::catalogue::KindInfo; 7] = [
             21600, 21600,
         ],
         business_key: &["out_trade_no"],
+        cross_check: &[
+            "appid",
+            "sp_mchid",
+            "mchid",
+            "sub_appid",
+            "sub_mchid",
+            "out_trade_no",
+            "amount.total",
+        ],
         trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
     },
     ::wechatpay_notify::catalogue::KindInfo {
@@ -247,6 +285,14 @@ pub static KINDS: [::wechatpay_notify::catalogue::KindInfo; 7] = [
             21600, 21600,
         ],
         business_key: &["out_trade_no"],
+        cross_check: &[
+            "sp_appid",
+            "sp_mchid",
+            "sub_appid",
+            "sub_mchid",
+            "out_trade_no",
+            "amount.total",
+        ],
         trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
     },
 ];

@@ -250,3 +250,123 @@ impl ::core::convert::TryFrom<super::super::Notification> for RefundClosed {
         }
     }
 }
+/// What the merchant expects of a [`RefundClosed`] notification (退款关闭通知), from its own records:
+/// the values `CrossCheck::cross_check` compares the notification with. `None` is not
+/// compared.
+///
+/// Build it with `Default::default()` and the setters, or with a struct literal ending in
+/// `..Default::default()`: a kind may gain cross-check fields, and such code keeps
+/// compiling.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RefundClosedExpected {
+    /// `mchid`: 直连商户号，直连商户的商户号，由微信支付生成并下发（直连模式）
+    pub mchid: Option<String>,
+    /// `sp_mchid`: 服务商的商户号或电商平台商户号（服务商、电商模式）
+    pub sp_mchid: Option<String>,
+    /// `sub_mchid`: 子商户的商户号或二级商户号（服务商、电商模式）
+    pub sub_mchid: Option<String>,
+    /// `out_trade_no`: 商户订单号，原支付交易对应的商户订单号
+    pub out_trade_no: Option<String>,
+    /// `out_refund_no`: 商户退款单号
+    pub out_refund_no: Option<String>,
+    /// `amount.total`: 订单金额，订单总金额，单位为分，只能为整数
+    pub amount_total: Option<i64>,
+    /// `amount.refund`: 退款金额，币种的最小单位，只能为整数，不能超过原订单支付金额，如果有使用券，后台会按比例退
+    pub amount_refund: Option<i64>,
+}
+impl RefundClosedExpected {
+    /// Expects `mchid` to be `value`.
+    #[must_use]
+    pub fn mchid(mut self, value: impl Into<String>) -> Self {
+        self.mchid = Some(value.into());
+        self
+    }
+    /// Expects `sp_mchid` to be `value`.
+    #[must_use]
+    pub fn sp_mchid(mut self, value: impl Into<String>) -> Self {
+        self.sp_mchid = Some(value.into());
+        self
+    }
+    /// Expects `sub_mchid` to be `value`.
+    #[must_use]
+    pub fn sub_mchid(mut self, value: impl Into<String>) -> Self {
+        self.sub_mchid = Some(value.into());
+        self
+    }
+    /// Expects `out_trade_no` to be `value`.
+    #[must_use]
+    pub fn out_trade_no(mut self, value: impl Into<String>) -> Self {
+        self.out_trade_no = Some(value.into());
+        self
+    }
+    /// Expects `out_refund_no` to be `value`.
+    #[must_use]
+    pub fn out_refund_no(mut self, value: impl Into<String>) -> Self {
+        self.out_refund_no = Some(value.into());
+        self
+    }
+    /// Expects `amount.total` to be `value`.
+    #[must_use]
+    pub fn amount_total(mut self, value: i64) -> Self {
+        self.amount_total = Some(value);
+        self
+    }
+    /// Expects `amount.refund` to be `value`.
+    #[must_use]
+    pub fn amount_refund(mut self, value: i64) -> Self {
+        self.amount_refund = Some(value);
+        self
+    }
+}
+impl ::wechatpay_notify::cross_check::CrossCheck for RefundClosed {
+    type Expected = RefundClosedExpected;
+    fn cross_check(
+        &self,
+        expected: &Self::Expected,
+    ) -> ::std::vec::Vec<::wechatpay_notify::cross_check::Mismatch> {
+        let mut out = ::std::vec::Vec::new();
+        ::wechatpay_notify::cross_check::compare(
+            "mchid",
+            expected.mchid.as_ref(),
+            self.mchid.as_ref(),
+            &mut out,
+        );
+        ::wechatpay_notify::cross_check::compare(
+            "sp_mchid",
+            expected.sp_mchid.as_ref(),
+            self.sp_mchid.as_ref(),
+            &mut out,
+        );
+        ::wechatpay_notify::cross_check::compare(
+            "sub_mchid",
+            expected.sub_mchid.as_ref(),
+            self.sub_mchid.as_ref(),
+            &mut out,
+        );
+        ::wechatpay_notify::cross_check::compare(
+            "out_trade_no",
+            expected.out_trade_no.as_ref(),
+            Some(&self.out_trade_no),
+            &mut out,
+        );
+        ::wechatpay_notify::cross_check::compare(
+            "out_refund_no",
+            expected.out_refund_no.as_ref(),
+            Some(&self.out_refund_no),
+            &mut out,
+        );
+        ::wechatpay_notify::cross_check::compare(
+            "amount.total",
+            expected.amount_total.as_ref(),
+            self.amount.total.as_ref(),
+            &mut out,
+        );
+        ::wechatpay_notify::cross_check::compare(
+            "amount.refund",
+            expected.amount_refund.as_ref(),
+            Some(&self.amount.refund),
+            &mut out,
+        );
+        out
+    }
+}

@@ -231,3 +231,81 @@ impl ::core::convert::TryFrom<super::super::Notification> for TransactionSuccess
         }
     }
 }
+/// What the merchant expects of a [`TransactionSuccessBasic`] notification (普通支付通知), from its own records:
+/// the values `CrossCheck::cross_check` compares the notification with. `None` is not
+/// compared.
+///
+/// Build it with `Default::default()` and the setters, or with a struct literal ending in
+/// `..Default::default()`: a kind may gain cross-check fields, and such code keeps
+/// compiling.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct TransactionSuccessBasicExpected {
+    /// `appid`: 应用ID，直连商户申请的公众号或移动应用appid
+    pub appid: Option<String>,
+    /// `mchid`: 商户号，商户的商户号，由微信支付生成并下发
+    pub mchid: Option<String>,
+    /// `out_trade_no`: 商户订单号，只能是数字、大小写字母_-*且在同一个商户号下唯一，最小字符长度为6
+    pub out_trade_no: Option<String>,
+    /// `amount.total`: 总金额，订单总金额，单位为分
+    pub amount_total: Option<i64>,
+}
+impl TransactionSuccessBasicExpected {
+    /// Expects `appid` to be `value`.
+    #[must_use]
+    pub fn appid(mut self, value: impl Into<String>) -> Self {
+        self.appid = Some(value.into());
+        self
+    }
+    /// Expects `mchid` to be `value`.
+    #[must_use]
+    pub fn mchid(mut self, value: impl Into<String>) -> Self {
+        self.mchid = Some(value.into());
+        self
+    }
+    /// Expects `out_trade_no` to be `value`.
+    #[must_use]
+    pub fn out_trade_no(mut self, value: impl Into<String>) -> Self {
+        self.out_trade_no = Some(value.into());
+        self
+    }
+    /// Expects `amount.total` to be `value`.
+    #[must_use]
+    pub fn amount_total(mut self, value: i64) -> Self {
+        self.amount_total = Some(value);
+        self
+    }
+}
+impl ::wechatpay_notify::cross_check::CrossCheck for TransactionSuccessBasic {
+    type Expected = TransactionSuccessBasicExpected;
+    fn cross_check(
+        &self,
+        expected: &Self::Expected,
+    ) -> ::std::vec::Vec<::wechatpay_notify::cross_check::Mismatch> {
+        let mut out = ::std::vec::Vec::new();
+        ::wechatpay_notify::cross_check::compare(
+            "appid",
+            expected.appid.as_ref(),
+            self.appid.as_ref(),
+            &mut out,
+        );
+        ::wechatpay_notify::cross_check::compare(
+            "mchid",
+            expected.mchid.as_ref(),
+            Some(&self.mchid),
+            &mut out,
+        );
+        ::wechatpay_notify::cross_check::compare(
+            "out_trade_no",
+            expected.out_trade_no.as_ref(),
+            Some(&self.out_trade_no),
+            &mut out,
+        );
+        ::wechatpay_notify::cross_check::compare(
+            "amount.total",
+            expected.amount_total.as_ref(),
+            self.amount.as_ref().and_then(|v| v.total.as_ref()),
+            &mut out,
+        );
+        out
+    }
+}

@@ -156,6 +156,70 @@ impl ::core::convert::TryFrom<super::super::Notification> for TransactionSuccess
         }
     }
 }
+/// What the merchant expects of a [`TransactionSuccessCombine`] notification (合单支付通知), from its own records:
+/// the values `CrossCheck::cross_check` compares the notification with. `None` is not
+/// compared.
+///
+/// Build it with `Default::default()` and the setters, or with a struct literal ending in
+/// `..Default::default()`: a kind may gain cross-check fields, and such code keeps
+/// compiling.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct TransactionSuccessCombineExpected {
+    /// `combine_appid`: 合单商户appid，合单发起方的appid
+    pub combine_appid: Option<String>,
+    /// `combine_mchid`: 合单商户号，合单发起方商户号
+    pub combine_mchid: Option<String>,
+    /// `combine_out_trade_no`: 合单商户订单号，合单支付总订单号，只能是数字、大小写字母_-|*@
+    pub combine_out_trade_no: Option<String>,
+}
+impl TransactionSuccessCombineExpected {
+    /// Expects `combine_appid` to be `value`.
+    #[must_use]
+    pub fn combine_appid(mut self, value: impl Into<String>) -> Self {
+        self.combine_appid = Some(value.into());
+        self
+    }
+    /// Expects `combine_mchid` to be `value`.
+    #[must_use]
+    pub fn combine_mchid(mut self, value: impl Into<String>) -> Self {
+        self.combine_mchid = Some(value.into());
+        self
+    }
+    /// Expects `combine_out_trade_no` to be `value`.
+    #[must_use]
+    pub fn combine_out_trade_no(mut self, value: impl Into<String>) -> Self {
+        self.combine_out_trade_no = Some(value.into());
+        self
+    }
+}
+impl ::wechatpay_notify::cross_check::CrossCheck for TransactionSuccessCombine {
+    type Expected = TransactionSuccessCombineExpected;
+    fn cross_check(
+        &self,
+        expected: &Self::Expected,
+    ) -> ::std::vec::Vec<::wechatpay_notify::cross_check::Mismatch> {
+        let mut out = ::std::vec::Vec::new();
+        ::wechatpay_notify::cross_check::compare(
+            "combine_appid",
+            expected.combine_appid.as_ref(),
+            self.combine_appid.as_ref(),
+            &mut out,
+        );
+        ::wechatpay_notify::cross_check::compare(
+            "combine_mchid",
+            expected.combine_mchid.as_ref(),
+            Some(&self.combine_mchid),
+            &mut out,
+        );
+        ::wechatpay_notify::cross_check::compare(
+            "combine_out_trade_no",
+            expected.combine_out_trade_no.as_ref(),
+            Some(&self.combine_out_trade_no),
+            &mut out,
+        );
+        out
+    }
+}
 /// 子单信息
 #[derive(
     Clone,

@@ -315,3 +315,123 @@ impl ::core::convert::TryFrom<super::super::Notification> for TransactionSuccess
         }
     }
 }
+/// What the merchant expects of a [`TransactionSuccessParking`] notification (停车服务订单支付成功通知), from its own records:
+/// the values `CrossCheck::cross_check` compares the notification with. `None` is not
+/// compared.
+///
+/// Build it with `Default::default()` and the setters, or with a struct literal ending in
+/// `..Default::default()`: a kind may gain cross-check fields, and such code keeps
+/// compiling.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct TransactionSuccessParkingExpected {
+    /// `appid`: 应用ID，调用接口提交的应用ID
+    pub appid: Option<String>,
+    /// `sp_mchid`: 商户号，调用接口提交的商户号（直连商户也以sp_mchid返回）
+    pub sp_mchid: Option<String>,
+    /// `mchid`: 商户号（支付成功通知页示例中的写法）
+    pub mchid: Option<String>,
+    /// `sub_appid`: 子商户公众账号id，子商户申请的公众号或移动应用appid（服务商模式）
+    pub sub_appid: Option<String>,
+    /// `sub_mchid`: 子商户号，微信支付分配的子商户号（服务商模式）
+    pub sub_mchid: Option<String>,
+    /// `out_trade_no`: 商户订单号，调用接口提交的商户服务订单号
+    pub out_trade_no: Option<String>,
+    /// `amount.total`: 订单金额，订单总金额，单位为分，只能为整数
+    pub amount_total: Option<i64>,
+}
+impl TransactionSuccessParkingExpected {
+    /// Expects `appid` to be `value`.
+    #[must_use]
+    pub fn appid(mut self, value: impl Into<String>) -> Self {
+        self.appid = Some(value.into());
+        self
+    }
+    /// Expects `sp_mchid` to be `value`.
+    #[must_use]
+    pub fn sp_mchid(mut self, value: impl Into<String>) -> Self {
+        self.sp_mchid = Some(value.into());
+        self
+    }
+    /// Expects `mchid` to be `value`.
+    #[must_use]
+    pub fn mchid(mut self, value: impl Into<String>) -> Self {
+        self.mchid = Some(value.into());
+        self
+    }
+    /// Expects `sub_appid` to be `value`.
+    #[must_use]
+    pub fn sub_appid(mut self, value: impl Into<String>) -> Self {
+        self.sub_appid = Some(value.into());
+        self
+    }
+    /// Expects `sub_mchid` to be `value`.
+    #[must_use]
+    pub fn sub_mchid(mut self, value: impl Into<String>) -> Self {
+        self.sub_mchid = Some(value.into());
+        self
+    }
+    /// Expects `out_trade_no` to be `value`.
+    #[must_use]
+    pub fn out_trade_no(mut self, value: impl Into<String>) -> Self {
+        self.out_trade_no = Some(value.into());
+        self
+    }
+    /// Expects `amount.total` to be `value`.
+    #[must_use]
+    pub fn amount_total(mut self, value: i64) -> Self {
+        self.amount_total = Some(value);
+        self
+    }
+}
+impl ::wechatpay_notify::cross_check::CrossCheck for TransactionSuccessParking {
+    type Expected = TransactionSuccessParkingExpected;
+    fn cross_check(
+        &self,
+        expected: &Self::Expected,
+    ) -> ::std::vec::Vec<::wechatpay_notify::cross_check::Mismatch> {
+        let mut out = ::std::vec::Vec::new();
+        ::wechatpay_notify::cross_check::compare(
+            "appid",
+            expected.appid.as_ref(),
+            Some(&self.appid),
+            &mut out,
+        );
+        ::wechatpay_notify::cross_check::compare(
+            "sp_mchid",
+            expected.sp_mchid.as_ref(),
+            self.sp_mchid.as_ref(),
+            &mut out,
+        );
+        ::wechatpay_notify::cross_check::compare(
+            "mchid",
+            expected.mchid.as_ref(),
+            self.mchid.as_ref(),
+            &mut out,
+        );
+        ::wechatpay_notify::cross_check::compare(
+            "sub_appid",
+            expected.sub_appid.as_ref(),
+            self.sub_appid.as_ref(),
+            &mut out,
+        );
+        ::wechatpay_notify::cross_check::compare(
+            "sub_mchid",
+            expected.sub_mchid.as_ref(),
+            self.sub_mchid.as_ref(),
+            &mut out,
+        );
+        ::wechatpay_notify::cross_check::compare(
+            "out_trade_no",
+            expected.out_trade_no.as_ref(),
+            Some(&self.out_trade_no),
+            &mut out,
+        );
+        ::wechatpay_notify::cross_check::compare(
+            "amount.total",
+            expected.amount_total.as_ref(),
+            Some(&self.amount.total),
+            &mut out,
+        );
+        out
+    }
+}

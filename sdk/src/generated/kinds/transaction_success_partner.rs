@@ -257,6 +257,112 @@ impl ::core::convert::TryFrom<super::super::Notification> for TransactionSuccess
         }
     }
 }
+/// What the merchant expects of a [`TransactionSuccessPartner`] notification (服务商支付通知), from its own records:
+/// the values `CrossCheck::cross_check` compares the notification with. `None` is not
+/// compared.
+///
+/// Build it with `Default::default()` and the setters, or with a struct literal ending in
+/// `..Default::default()`: a kind may gain cross-check fields, and such code keeps
+/// compiling.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct TransactionSuccessPartnerExpected {
+    /// `sp_appid`: 服务商应用ID，由微信生成的应用ID，全局唯一
+    pub sp_appid: Option<String>,
+    /// `sp_mchid`: 服务商商户号，由微信支付生成并下发
+    pub sp_mchid: Option<String>,
+    /// `sub_appid`: 子商户应用ID，下单时传了sub_appid才返回
+    pub sub_appid: Option<String>,
+    /// `sub_mchid`: 子商户商户号，由微信支付生成并下发
+    pub sub_mchid: Option<String>,
+    /// `out_trade_no`: 商户订单号，只能是数字、大小写字母_-*且在同一个商户号下唯一，最小字符长度为6
+    pub out_trade_no: Option<String>,
+    /// `amount.total`: 总金额，订单总金额，单位为分
+    pub amount_total: Option<i64>,
+}
+impl TransactionSuccessPartnerExpected {
+    /// Expects `sp_appid` to be `value`.
+    #[must_use]
+    pub fn sp_appid(mut self, value: impl Into<String>) -> Self {
+        self.sp_appid = Some(value.into());
+        self
+    }
+    /// Expects `sp_mchid` to be `value`.
+    #[must_use]
+    pub fn sp_mchid(mut self, value: impl Into<String>) -> Self {
+        self.sp_mchid = Some(value.into());
+        self
+    }
+    /// Expects `sub_appid` to be `value`.
+    #[must_use]
+    pub fn sub_appid(mut self, value: impl Into<String>) -> Self {
+        self.sub_appid = Some(value.into());
+        self
+    }
+    /// Expects `sub_mchid` to be `value`.
+    #[must_use]
+    pub fn sub_mchid(mut self, value: impl Into<String>) -> Self {
+        self.sub_mchid = Some(value.into());
+        self
+    }
+    /// Expects `out_trade_no` to be `value`.
+    #[must_use]
+    pub fn out_trade_no(mut self, value: impl Into<String>) -> Self {
+        self.out_trade_no = Some(value.into());
+        self
+    }
+    /// Expects `amount.total` to be `value`.
+    #[must_use]
+    pub fn amount_total(mut self, value: i64) -> Self {
+        self.amount_total = Some(value);
+        self
+    }
+}
+impl ::wechatpay_notify::cross_check::CrossCheck for TransactionSuccessPartner {
+    type Expected = TransactionSuccessPartnerExpected;
+    fn cross_check(
+        &self,
+        expected: &Self::Expected,
+    ) -> ::std::vec::Vec<::wechatpay_notify::cross_check::Mismatch> {
+        let mut out = ::std::vec::Vec::new();
+        ::wechatpay_notify::cross_check::compare(
+            "sp_appid",
+            expected.sp_appid.as_ref(),
+            self.sp_appid.as_ref(),
+            &mut out,
+        );
+        ::wechatpay_notify::cross_check::compare(
+            "sp_mchid",
+            expected.sp_mchid.as_ref(),
+            Some(&self.sp_mchid),
+            &mut out,
+        );
+        ::wechatpay_notify::cross_check::compare(
+            "sub_appid",
+            expected.sub_appid.as_ref(),
+            self.sub_appid.as_ref(),
+            &mut out,
+        );
+        ::wechatpay_notify::cross_check::compare(
+            "sub_mchid",
+            expected.sub_mchid.as_ref(),
+            Some(&self.sub_mchid),
+            &mut out,
+        );
+        ::wechatpay_notify::cross_check::compare(
+            "out_trade_no",
+            expected.out_trade_no.as_ref(),
+            Some(&self.out_trade_no),
+            &mut out,
+        );
+        ::wechatpay_notify::cross_check::compare(
+            "amount.total",
+            expected.amount_total.as_ref(),
+            self.amount.as_ref().and_then(|v| v.total.as_ref()),
+            &mut out,
+        );
+        out
+    }
+}
 /// 支付者信息（服务商支付）
 #[derive(
     Clone,
