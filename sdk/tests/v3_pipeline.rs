@@ -94,7 +94,10 @@ fn every_example_lands_on_its_own_kind() {
             .trim_start_matches("schema/kinds/")
             .trim_end_matches(".yaml");
         let event_type = info.event_type.expect("v3 kinds have an event_type");
-        let req = request(event_type, &example(file));
+        let req = V3RequestBuilder::new(event_type, example(file))
+            .timestamp(NOW)
+            .original_type(info.original_type.unwrap_or("transaction"))
+            .sign(&signer(), &api_key());
         let got = receiver()
             .receive(&req.headers, &req.body)
             .unwrap_or_else(|e| panic!("{}: {e}", info.id));

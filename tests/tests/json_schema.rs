@@ -19,7 +19,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use common::*;
 use jsonschema::{Draft, Validator};
 use serde_json::{Map, Value, json};
-use wechatpay_notify::generated::kinds;
 use wechatpay_notify::resource::parse_kind;
 use wechatpay_notify::validate::Validate;
 use wechatpay_notify::{Kind, Notification};
@@ -43,31 +42,10 @@ fn emitted_schema(kind: Kind) -> Value {
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: not JSON: {e}", path.display()))
 }
 
-/// Defines `derived_schema(kind)`: what schemars derives from the kind's generated type.
-///
-/// Nothing generated maps a `Kind` to its type's `JsonSchema` impl (and `Kind` is
-/// `#[non_exhaustive]`), so the types are listed here, matched by `KindInfo::rust_type`;
-/// `every_kind_matches_what_schemars_derives` names any kind missing from the list.
-macro_rules! derived_schemas {
-    ($($ty:ident),* $(,)?) => {
-        fn derived_schema(kind: Kind) -> Option<Value> {
-            match kind.info().rust_type {
-                $(stringify!($ty) => Some(schemars::schema_for!(kinds::$ty).to_value()),)*
-                _ => None,
-            }
-        }
-    };
+/// What schemars derives from the kind's generated type.
+fn derived_schema(kind: Kind) -> Option<Value> {
+    Some(kind.json_schema().to_value())
 }
-
-derived_schemas!(
-    RefundAbnormal,
-    RefundClosed,
-    RefundSuccess,
-    TransactionSuccessBasic,
-    TransactionSuccessCombine,
-    TransactionSuccessParking,
-    TransactionSuccessPartner,
-);
 
 // ---------------------------------------------------------------------------------------------
 // Normalised schemas

@@ -60,6 +60,11 @@ fn kind_enum(kinds: &[&Kind]) -> TokenStream {
         });
         (quote!(d), quote!(match self { #(#arms,)* }))
     };
+    let json_schema = if empty {
+        quote!(match self {})
+    } else {
+        quote!(match self { #(Kind::#names => ::schemars::schema_for!(super::kinds::#names),)* })
+    };
     quote! {
         /// Every notification kind of the catalogue.
         ///
@@ -100,6 +105,12 @@ fn kind_enum(kinds: &[&Kind]) -> TokenStream {
                 #d: D,
             ) -> Result<Notification, D::Error> {
                 #deserialize
+            }
+
+            /// The JSON Schema schemars derives from this kind's type (the catalogue also
+            /// writes one per kind into `schema/json/`, from the same model).
+            pub fn json_schema(self) -> ::schemars::Schema {
+                #json_schema
             }
         }
     }

@@ -6,31 +6,217 @@
 #[non_exhaustive]
 #[allow(clippy::enum_variant_names)]
 pub enum Kind {
+    /// `COMPLAINT.CREATE`: 产生新投诉通知
+    ComplaintCreate,
+    /// `COMPLAINT.STATE_CHANGE`: 投诉状态变化通知
+    ComplaintStateChange,
+    /// `COUPON.SEND`: 领券事件回调通知
+    CouponSend,
+    /// `COUPON.USE`: 核销事件回调通知
+    CouponUse,
+    /// `DISCOUNT_CARD.AGREEMENT_ENDED`: 守约状态变化通知
+    DiscountCardAgreementEnded,
+    /// `DISCOUNT_CARD.GET_CARD`: 微信先享卡用户领卡通知
+    DiscountCardGetCard,
+    /// `DISCOUNT_CARD.SETTLEMENT`: 微信先享卡用户结算通知
+    DiscountCardSettlement,
+    /// `DISCOUNT_CARD.USER_ACCEPTED`: 微信先享卡用户领卡通知
+    DiscountCardUserAccepted,
+    /// `DISCOUNT_CARD.USER_PAID`: 扣费状态变化通知
+    DiscountCardUserPaid,
+    /// `ECOMMERCE_ENTRUST.SIGN`: 收付通合单代扣签约成功通知
+    EcommerceEntrustSign,
+    /// `ECOMMERCE_ENTRUST.TERMINATE`: 收付通合单代扣解约成功通知
+    EcommerceEntrustTerminate,
+    /// `EDU_SCHOOL_PAY.USER_DEBT_STATE_UPDATE`: 校园轻松付用户欠款状态变化通知
+    EduSchoolPayUserDebtStateUpdate,
+    /// `ENTRUST.RELEASE`: 教育续费通解约成功通知
+    EntrustRelease,
+    /// `ENTRUST.SIGN`: 委托代扣签约成功通知
+    EntrustSign,
+    /// `ENTRUST.SIGNING`: 教育续费通签约成功通知
+    EntrustSigning,
+    /// `ENTRUST.TERMINATE`: 委托代扣解约成功通知
+    EntrustTerminate,
+    /// `ENTRUST.TERMINATE_RETENTION`: 代扣解约-获取解约挽留信息
+    EntrustTerminateRetention,
+    /// `FAPIAO.CARD_DISCARDED`: 发票卡券作废通知
+    FapiaoCardDiscarded,
+    /// `FAPIAO.CARD_INSERTED`: 发票插入用户卡包成功通知
+    FapiaoCardInserted,
+    /// `FAPIAO.ISSUED`: 发票开具成功通知
+    FapiaoIssued,
+    /// `FAPIAO.REVERSED`: 发票冲红成功通知
+    FapiaoReversed,
+    /// `FAPIAO.USER_APPLIED`: 用户发票抬头填写完成通知
+    FapiaoUserApplied,
+    /// `HIRE_POWER_BANK.RECEIVE_INSURANCE`: 隔夜归还保险订单状态变化通知
+    HirePowerBankReceiveInsurance,
+    /// `INSURANCE_ENTRUST.RENEW`: 保险商户委托代扣续期完成通知
+    InsuranceEntrustRenew,
+    /// `INSURANCE_ENTRUST.SIGN`: 保险商户委托代扣签约成功通知
+    InsuranceEntrustSign,
+    /// `INSURANCE_ENTRUST.TERMINATE`: 保险商户委托代扣解约成功通知
+    InsuranceEntrustTerminate,
+    /// `MALL_AUTH.ACTIVATE_CARD`: 商圈会员积分服务授权结果通知
+    MallAuthActivateCard,
+    /// `MALL_REFUND.SUCCESS`: 商圈会员场内退款通知
+    MallRefundSuccess,
+    /// `MALL_TRANSACTION.SUCCESS`: 商圈会员场内支付结果通知
+    MallTransactionSuccess,
+    /// `MCHTRANSFER.BATCH.CLOSED`: 商家转账批次关闭通知
+    MchtransferBatchClosed,
+    /// `MCHTRANSFER.BATCH.FINISHED`: 商家转账批次完成通知
+    MchtransferBatchFinished,
+    /// `MCHTRANSFER.BILL.FINISHED`: 商家转账单据终态通知
+    MchtransferBillFinished,
+    /// `MEMBERCARD.ACCEPT_CARD`: 会员卡领卡事件通知
+    MembercardAcceptCard,
+    /// `MEMBERCARD.ACTIVATE_CARD`: 会员卡激活事件通知
+    MembercardActivateCard,
+    /// `MEMBERCARD.USERCARD_MANAGE`: 用户管理会员卡事件通知
+    MembercardUsercardManage,
+    /// `PAYSCORE.BIND_SERVICE_ACCOUNT`: 服务账户绑定结果通知
+    PayscoreBindServiceAccount,
+    /// `PAYSCORE.USER_ACCEPTED`: 支付分服务确认订单通知
+    PayscoreUserAccepted,
+    /// `PAYSCORE.USER_CANCEL_SIGN_PLAN`: 取消签约回调通知
+    PayscoreUserCancelSignPlan,
+    /// `PAYSCORE.USER_CLOSE_SERVICE`: 支付分服务用户解除授权成功通知
+    PayscoreUserCloseService,
+    /// `PAYSCORE.USER_CLOSE_SERVICE#EDUSCHOOLPAY`: 校园轻松付用户解约成功通知
+    PayscoreUserCloseServiceEduschoolpay,
+    /// `PAYSCORE.USER_CONFIRM`: 支付分服务用户确认成功通知
+    PayscoreUserConfirm,
+    /// `PAYSCORE.USER_OPEN_SERVICE`: 支付分服务用户授权成功通知
+    PayscoreUserOpenService,
+    /// `PAYSCORE.USER_OPEN_SERVICE#EDUSCHOOLPAY`: 校园轻松付用户签约成功通知
+    PayscoreUserOpenServiceEduschoolpay,
+    /// `PAYSCORE.USER_PAID`: 支付分服务用户支付成功通知
+    PayscoreUserPaid,
+    /// `PAYSCORE.USER_SIGN_PLAN`: 签约成功回调通知
+    PayscoreUserSignPlan,
+    /// `PROFITSHARING.RETURN`: 分账回退通知
+    ProfitsharingReturn,
+    /// `PROFITSHARING.SUCCESS`: 分账成功通知
+    ProfitsharingSuccess,
+    /// `RECHARGE.CLOSED`: 收付通商家充值-关闭充值通知
+    RechargeClosed,
+    /// `RECHARGE.SUCCESS`: 收付通商家充值-充值成功通知
+    RechargeSuccess,
     /// `REFUND.ABNORMAL`: 退款异常通知
     RefundAbnormal,
     /// `REFUND.CLOSED`: 退款关闭通知
     RefundClosed,
     /// `REFUND.SUCCESS`: 退款成功通知
     RefundSuccess,
+    /// `TRANSACTION.FAIL#INSURANCE_ENTRUST`: 保险商户委托代扣支付失败通知
+    TransactionFailInsuranceEntrust,
+    /// `TRANSACTION.FAIL#PARKING`: 停车服务订单支付失败通知
+    TransactionFailParking,
+    /// `TRANSACTION.INDUSTRY_FAILED`: 校园轻松付订单支付失败通知
+    TransactionIndustryFailed,
+    /// `TRANSACTION.INDUSTRY_SUCCESS`: 校园轻松付订单支付成功通知
+    TransactionIndustrySuccess,
+    /// `TRANSACTION.PAY_BACK#EDUSCHOOLPAY`: 校园轻松付用户还款通知
+    TransactionPayBackEduschoolpay,
+    /// `TRANSACTION.PAY_BACK#PARKING`: 停车服务用户还款通知
+    TransactionPayBackParking,
     /// `TRANSACTION.SUCCESS#BASIC`: 普通支付通知
     TransactionSuccessBasic,
     /// `TRANSACTION.SUCCESS#COMBINE`: 合单支付通知
     TransactionSuccessCombine,
+    /// `TRANSACTION.SUCCESS#INSURANCE_ENTRUST`: 保险商户委托代扣成功支付通知
+    TransactionSuccessInsuranceEntrust,
     /// `TRANSACTION.SUCCESS#PARKING`: 停车服务订单支付成功通知
     TransactionSuccessParking,
     /// `TRANSACTION.SUCCESS#PARTNER`: 服务商支付通知
     TransactionSuccessPartner,
+    /// `TRANSACTION.SUCCESS#PROFITSHARING`: 分账动帐通知
+    TransactionSuccessProfitsharing,
+    /// `VEHICLE.ENTRANCE_STATE_CHANGE`: 停车入场状态变更通知
+    VehicleEntranceStateChange,
+    /// `VEHICLE.USER_STATE_CHANGE`: ETC授权签约状态变化通知
+    VehicleUserStateChange,
+    /// `VIOLATION.APPEAL`: 商户平台申诉通知
+    ViolationAppeal,
+    /// `VIOLATION.INTERCEPT`: 商户平台拦截通知
+    ViolationIntercept,
+    /// `VIOLATION.PUNISH`: 商户平台处罚通知
+    ViolationPunish,
 }
 impl Kind {
     /// Every kind, sorted by id.
     pub const ALL: &'static [Kind] = &[
+        Kind::ComplaintCreate,
+        Kind::ComplaintStateChange,
+        Kind::CouponSend,
+        Kind::CouponUse,
+        Kind::DiscountCardAgreementEnded,
+        Kind::DiscountCardGetCard,
+        Kind::DiscountCardSettlement,
+        Kind::DiscountCardUserAccepted,
+        Kind::DiscountCardUserPaid,
+        Kind::EcommerceEntrustSign,
+        Kind::EcommerceEntrustTerminate,
+        Kind::EduSchoolPayUserDebtStateUpdate,
+        Kind::EntrustRelease,
+        Kind::EntrustSign,
+        Kind::EntrustSigning,
+        Kind::EntrustTerminate,
+        Kind::EntrustTerminateRetention,
+        Kind::FapiaoCardDiscarded,
+        Kind::FapiaoCardInserted,
+        Kind::FapiaoIssued,
+        Kind::FapiaoReversed,
+        Kind::FapiaoUserApplied,
+        Kind::HirePowerBankReceiveInsurance,
+        Kind::InsuranceEntrustRenew,
+        Kind::InsuranceEntrustSign,
+        Kind::InsuranceEntrustTerminate,
+        Kind::MallAuthActivateCard,
+        Kind::MallRefundSuccess,
+        Kind::MallTransactionSuccess,
+        Kind::MchtransferBatchClosed,
+        Kind::MchtransferBatchFinished,
+        Kind::MchtransferBillFinished,
+        Kind::MembercardAcceptCard,
+        Kind::MembercardActivateCard,
+        Kind::MembercardUsercardManage,
+        Kind::PayscoreBindServiceAccount,
+        Kind::PayscoreUserAccepted,
+        Kind::PayscoreUserCancelSignPlan,
+        Kind::PayscoreUserCloseService,
+        Kind::PayscoreUserCloseServiceEduschoolpay,
+        Kind::PayscoreUserConfirm,
+        Kind::PayscoreUserOpenService,
+        Kind::PayscoreUserOpenServiceEduschoolpay,
+        Kind::PayscoreUserPaid,
+        Kind::PayscoreUserSignPlan,
+        Kind::ProfitsharingReturn,
+        Kind::ProfitsharingSuccess,
+        Kind::RechargeClosed,
+        Kind::RechargeSuccess,
         Kind::RefundAbnormal,
         Kind::RefundClosed,
         Kind::RefundSuccess,
+        Kind::TransactionFailInsuranceEntrust,
+        Kind::TransactionFailParking,
+        Kind::TransactionIndustryFailed,
+        Kind::TransactionIndustrySuccess,
+        Kind::TransactionPayBackEduschoolpay,
+        Kind::TransactionPayBackParking,
         Kind::TransactionSuccessBasic,
         Kind::TransactionSuccessCombine,
+        Kind::TransactionSuccessInsuranceEntrust,
         Kind::TransactionSuccessParking,
         Kind::TransactionSuccessPartner,
+        Kind::TransactionSuccessProfitsharing,
+        Kind::VehicleEntranceStateChange,
+        Kind::VehicleUserStateChange,
+        Kind::ViolationAppeal,
+        Kind::ViolationIntercept,
+        Kind::ViolationPunish,
     ];
     /// What the catalogue says about this kind.
     pub fn info(self) -> &'static ::wechatpay_notify::catalogue::KindInfo {
@@ -43,13 +229,91 @@ impl Kind {
     /// The kind with this id, if the catalogue has it.
     pub fn from_id(id: &str) -> Option<Kind> {
         match id {
+            "COMPLAINT.CREATE" => Some(Kind::ComplaintCreate),
+            "COMPLAINT.STATE_CHANGE" => Some(Kind::ComplaintStateChange),
+            "COUPON.SEND" => Some(Kind::CouponSend),
+            "COUPON.USE" => Some(Kind::CouponUse),
+            "DISCOUNT_CARD.AGREEMENT_ENDED" => Some(Kind::DiscountCardAgreementEnded),
+            "DISCOUNT_CARD.GET_CARD" => Some(Kind::DiscountCardGetCard),
+            "DISCOUNT_CARD.SETTLEMENT" => Some(Kind::DiscountCardSettlement),
+            "DISCOUNT_CARD.USER_ACCEPTED" => Some(Kind::DiscountCardUserAccepted),
+            "DISCOUNT_CARD.USER_PAID" => Some(Kind::DiscountCardUserPaid),
+            "ECOMMERCE_ENTRUST.SIGN" => Some(Kind::EcommerceEntrustSign),
+            "ECOMMERCE_ENTRUST.TERMINATE" => Some(Kind::EcommerceEntrustTerminate),
+            "EDU_SCHOOL_PAY.USER_DEBT_STATE_UPDATE" => {
+                Some(Kind::EduSchoolPayUserDebtStateUpdate)
+            }
+            "ENTRUST.RELEASE" => Some(Kind::EntrustRelease),
+            "ENTRUST.SIGN" => Some(Kind::EntrustSign),
+            "ENTRUST.SIGNING" => Some(Kind::EntrustSigning),
+            "ENTRUST.TERMINATE" => Some(Kind::EntrustTerminate),
+            "ENTRUST.TERMINATE_RETENTION" => Some(Kind::EntrustTerminateRetention),
+            "FAPIAO.CARD_DISCARDED" => Some(Kind::FapiaoCardDiscarded),
+            "FAPIAO.CARD_INSERTED" => Some(Kind::FapiaoCardInserted),
+            "FAPIAO.ISSUED" => Some(Kind::FapiaoIssued),
+            "FAPIAO.REVERSED" => Some(Kind::FapiaoReversed),
+            "FAPIAO.USER_APPLIED" => Some(Kind::FapiaoUserApplied),
+            "HIRE_POWER_BANK.RECEIVE_INSURANCE" => {
+                Some(Kind::HirePowerBankReceiveInsurance)
+            }
+            "INSURANCE_ENTRUST.RENEW" => Some(Kind::InsuranceEntrustRenew),
+            "INSURANCE_ENTRUST.SIGN" => Some(Kind::InsuranceEntrustSign),
+            "INSURANCE_ENTRUST.TERMINATE" => Some(Kind::InsuranceEntrustTerminate),
+            "MALL_AUTH.ACTIVATE_CARD" => Some(Kind::MallAuthActivateCard),
+            "MALL_REFUND.SUCCESS" => Some(Kind::MallRefundSuccess),
+            "MALL_TRANSACTION.SUCCESS" => Some(Kind::MallTransactionSuccess),
+            "MCHTRANSFER.BATCH.CLOSED" => Some(Kind::MchtransferBatchClosed),
+            "MCHTRANSFER.BATCH.FINISHED" => Some(Kind::MchtransferBatchFinished),
+            "MCHTRANSFER.BILL.FINISHED" => Some(Kind::MchtransferBillFinished),
+            "MEMBERCARD.ACCEPT_CARD" => Some(Kind::MembercardAcceptCard),
+            "MEMBERCARD.ACTIVATE_CARD" => Some(Kind::MembercardActivateCard),
+            "MEMBERCARD.USERCARD_MANAGE" => Some(Kind::MembercardUsercardManage),
+            "PAYSCORE.BIND_SERVICE_ACCOUNT" => Some(Kind::PayscoreBindServiceAccount),
+            "PAYSCORE.USER_ACCEPTED" => Some(Kind::PayscoreUserAccepted),
+            "PAYSCORE.USER_CANCEL_SIGN_PLAN" => Some(Kind::PayscoreUserCancelSignPlan),
+            "PAYSCORE.USER_CLOSE_SERVICE" => Some(Kind::PayscoreUserCloseService),
+            "PAYSCORE.USER_CLOSE_SERVICE#EDUSCHOOLPAY" => {
+                Some(Kind::PayscoreUserCloseServiceEduschoolpay)
+            }
+            "PAYSCORE.USER_CONFIRM" => Some(Kind::PayscoreUserConfirm),
+            "PAYSCORE.USER_OPEN_SERVICE" => Some(Kind::PayscoreUserOpenService),
+            "PAYSCORE.USER_OPEN_SERVICE#EDUSCHOOLPAY" => {
+                Some(Kind::PayscoreUserOpenServiceEduschoolpay)
+            }
+            "PAYSCORE.USER_PAID" => Some(Kind::PayscoreUserPaid),
+            "PAYSCORE.USER_SIGN_PLAN" => Some(Kind::PayscoreUserSignPlan),
+            "PROFITSHARING.RETURN" => Some(Kind::ProfitsharingReturn),
+            "PROFITSHARING.SUCCESS" => Some(Kind::ProfitsharingSuccess),
+            "RECHARGE.CLOSED" => Some(Kind::RechargeClosed),
+            "RECHARGE.SUCCESS" => Some(Kind::RechargeSuccess),
             "REFUND.ABNORMAL" => Some(Kind::RefundAbnormal),
             "REFUND.CLOSED" => Some(Kind::RefundClosed),
             "REFUND.SUCCESS" => Some(Kind::RefundSuccess),
+            "TRANSACTION.FAIL#INSURANCE_ENTRUST" => {
+                Some(Kind::TransactionFailInsuranceEntrust)
+            }
+            "TRANSACTION.FAIL#PARKING" => Some(Kind::TransactionFailParking),
+            "TRANSACTION.INDUSTRY_FAILED" => Some(Kind::TransactionIndustryFailed),
+            "TRANSACTION.INDUSTRY_SUCCESS" => Some(Kind::TransactionIndustrySuccess),
+            "TRANSACTION.PAY_BACK#EDUSCHOOLPAY" => {
+                Some(Kind::TransactionPayBackEduschoolpay)
+            }
+            "TRANSACTION.PAY_BACK#PARKING" => Some(Kind::TransactionPayBackParking),
             "TRANSACTION.SUCCESS#BASIC" => Some(Kind::TransactionSuccessBasic),
             "TRANSACTION.SUCCESS#COMBINE" => Some(Kind::TransactionSuccessCombine),
+            "TRANSACTION.SUCCESS#INSURANCE_ENTRUST" => {
+                Some(Kind::TransactionSuccessInsuranceEntrust)
+            }
             "TRANSACTION.SUCCESS#PARKING" => Some(Kind::TransactionSuccessParking),
             "TRANSACTION.SUCCESS#PARTNER" => Some(Kind::TransactionSuccessPartner),
+            "TRANSACTION.SUCCESS#PROFITSHARING" => {
+                Some(Kind::TransactionSuccessProfitsharing)
+            }
+            "VEHICLE.ENTRANCE_STATE_CHANGE" => Some(Kind::VehicleEntranceStateChange),
+            "VEHICLE.USER_STATE_CHANGE" => Some(Kind::VehicleUserStateChange),
+            "VIOLATION.APPEAL" => Some(Kind::ViolationAppeal),
+            "VIOLATION.INTERCEPT" => Some(Kind::ViolationIntercept),
+            "VIOLATION.PUNISH" => Some(Kind::ViolationPunish),
             _ => None,
         }
     }
@@ -63,6 +327,272 @@ impl Kind {
         d: D,
     ) -> Result<Notification, D::Error> {
         match self {
+            Kind::ComplaintCreate => {
+                <super::kinds::ComplaintCreate as ::serde::Deserialize>::deserialize(d)
+                    .map(Notification::ComplaintCreate)
+            }
+            Kind::ComplaintStateChange => {
+                <super::kinds::ComplaintStateChange as ::serde::Deserialize>::deserialize(
+                        d,
+                    )
+                    .map(Notification::ComplaintStateChange)
+            }
+            Kind::CouponSend => {
+                <super::kinds::CouponSend as ::serde::Deserialize>::deserialize(d)
+                    .map(Notification::CouponSend)
+            }
+            Kind::CouponUse => {
+                <super::kinds::CouponUse as ::serde::Deserialize>::deserialize(d)
+                    .map(Notification::CouponUse)
+            }
+            Kind::DiscountCardAgreementEnded => {
+                <super::kinds::DiscountCardAgreementEnded as ::serde::Deserialize>::deserialize(
+                        d,
+                    )
+                    .map(Notification::DiscountCardAgreementEnded)
+            }
+            Kind::DiscountCardGetCard => {
+                <super::kinds::DiscountCardGetCard as ::serde::Deserialize>::deserialize(
+                        d,
+                    )
+                    .map(Notification::DiscountCardGetCard)
+            }
+            Kind::DiscountCardSettlement => {
+                <super::kinds::DiscountCardSettlement as ::serde::Deserialize>::deserialize(
+                        d,
+                    )
+                    .map(Notification::DiscountCardSettlement)
+            }
+            Kind::DiscountCardUserAccepted => {
+                <super::kinds::DiscountCardUserAccepted as ::serde::Deserialize>::deserialize(
+                        d,
+                    )
+                    .map(Notification::DiscountCardUserAccepted)
+            }
+            Kind::DiscountCardUserPaid => {
+                <super::kinds::DiscountCardUserPaid as ::serde::Deserialize>::deserialize(
+                        d,
+                    )
+                    .map(Notification::DiscountCardUserPaid)
+            }
+            Kind::EcommerceEntrustSign => {
+                <super::kinds::EcommerceEntrustSign as ::serde::Deserialize>::deserialize(
+                        d,
+                    )
+                    .map(Notification::EcommerceEntrustSign)
+            }
+            Kind::EcommerceEntrustTerminate => {
+                <super::kinds::EcommerceEntrustTerminate as ::serde::Deserialize>::deserialize(
+                        d,
+                    )
+                    .map(Notification::EcommerceEntrustTerminate)
+            }
+            Kind::EduSchoolPayUserDebtStateUpdate => {
+                <super::kinds::EduSchoolPayUserDebtStateUpdate as ::serde::Deserialize>::deserialize(
+                        d,
+                    )
+                    .map(Notification::EduSchoolPayUserDebtStateUpdate)
+            }
+            Kind::EntrustRelease => {
+                <super::kinds::EntrustRelease as ::serde::Deserialize>::deserialize(d)
+                    .map(Notification::EntrustRelease)
+            }
+            Kind::EntrustSign => {
+                <super::kinds::EntrustSign as ::serde::Deserialize>::deserialize(d)
+                    .map(Notification::EntrustSign)
+            }
+            Kind::EntrustSigning => {
+                <super::kinds::EntrustSigning as ::serde::Deserialize>::deserialize(d)
+                    .map(Notification::EntrustSigning)
+            }
+            Kind::EntrustTerminate => {
+                <super::kinds::EntrustTerminate as ::serde::Deserialize>::deserialize(d)
+                    .map(Notification::EntrustTerminate)
+            }
+            Kind::EntrustTerminateRetention => {
+                <super::kinds::EntrustTerminateRetention as ::serde::Deserialize>::deserialize(
+                        d,
+                    )
+                    .map(Notification::EntrustTerminateRetention)
+            }
+            Kind::FapiaoCardDiscarded => {
+                <super::kinds::FapiaoCardDiscarded as ::serde::Deserialize>::deserialize(
+                        d,
+                    )
+                    .map(Notification::FapiaoCardDiscarded)
+            }
+            Kind::FapiaoCardInserted => {
+                <super::kinds::FapiaoCardInserted as ::serde::Deserialize>::deserialize(
+                        d,
+                    )
+                    .map(Notification::FapiaoCardInserted)
+            }
+            Kind::FapiaoIssued => {
+                <super::kinds::FapiaoIssued as ::serde::Deserialize>::deserialize(d)
+                    .map(Notification::FapiaoIssued)
+            }
+            Kind::FapiaoReversed => {
+                <super::kinds::FapiaoReversed as ::serde::Deserialize>::deserialize(d)
+                    .map(Notification::FapiaoReversed)
+            }
+            Kind::FapiaoUserApplied => {
+                <super::kinds::FapiaoUserApplied as ::serde::Deserialize>::deserialize(d)
+                    .map(Notification::FapiaoUserApplied)
+            }
+            Kind::HirePowerBankReceiveInsurance => {
+                <super::kinds::HirePowerBankReceiveInsurance as ::serde::Deserialize>::deserialize(
+                        d,
+                    )
+                    .map(Notification::HirePowerBankReceiveInsurance)
+            }
+            Kind::InsuranceEntrustRenew => {
+                <super::kinds::InsuranceEntrustRenew as ::serde::Deserialize>::deserialize(
+                        d,
+                    )
+                    .map(Notification::InsuranceEntrustRenew)
+            }
+            Kind::InsuranceEntrustSign => {
+                <super::kinds::InsuranceEntrustSign as ::serde::Deserialize>::deserialize(
+                        d,
+                    )
+                    .map(Notification::InsuranceEntrustSign)
+            }
+            Kind::InsuranceEntrustTerminate => {
+                <super::kinds::InsuranceEntrustTerminate as ::serde::Deserialize>::deserialize(
+                        d,
+                    )
+                    .map(Notification::InsuranceEntrustTerminate)
+            }
+            Kind::MallAuthActivateCard => {
+                <super::kinds::MallAuthActivateCard as ::serde::Deserialize>::deserialize(
+                        d,
+                    )
+                    .map(Notification::MallAuthActivateCard)
+            }
+            Kind::MallRefundSuccess => {
+                <super::kinds::MallRefundSuccess as ::serde::Deserialize>::deserialize(d)
+                    .map(Notification::MallRefundSuccess)
+            }
+            Kind::MallTransactionSuccess => {
+                <super::kinds::MallTransactionSuccess as ::serde::Deserialize>::deserialize(
+                        d,
+                    )
+                    .map(Notification::MallTransactionSuccess)
+            }
+            Kind::MchtransferBatchClosed => {
+                <super::kinds::MchtransferBatchClosed as ::serde::Deserialize>::deserialize(
+                        d,
+                    )
+                    .map(Notification::MchtransferBatchClosed)
+            }
+            Kind::MchtransferBatchFinished => {
+                <super::kinds::MchtransferBatchFinished as ::serde::Deserialize>::deserialize(
+                        d,
+                    )
+                    .map(Notification::MchtransferBatchFinished)
+            }
+            Kind::MchtransferBillFinished => {
+                <super::kinds::MchtransferBillFinished as ::serde::Deserialize>::deserialize(
+                        d,
+                    )
+                    .map(Notification::MchtransferBillFinished)
+            }
+            Kind::MembercardAcceptCard => {
+                <super::kinds::MembercardAcceptCard as ::serde::Deserialize>::deserialize(
+                        d,
+                    )
+                    .map(Notification::MembercardAcceptCard)
+            }
+            Kind::MembercardActivateCard => {
+                <super::kinds::MembercardActivateCard as ::serde::Deserialize>::deserialize(
+                        d,
+                    )
+                    .map(Notification::MembercardActivateCard)
+            }
+            Kind::MembercardUsercardManage => {
+                <super::kinds::MembercardUsercardManage as ::serde::Deserialize>::deserialize(
+                        d,
+                    )
+                    .map(Notification::MembercardUsercardManage)
+            }
+            Kind::PayscoreBindServiceAccount => {
+                <super::kinds::PayscoreBindServiceAccount as ::serde::Deserialize>::deserialize(
+                        d,
+                    )
+                    .map(Notification::PayscoreBindServiceAccount)
+            }
+            Kind::PayscoreUserAccepted => {
+                <super::kinds::PayscoreUserAccepted as ::serde::Deserialize>::deserialize(
+                        d,
+                    )
+                    .map(Notification::PayscoreUserAccepted)
+            }
+            Kind::PayscoreUserCancelSignPlan => {
+                <super::kinds::PayscoreUserCancelSignPlan as ::serde::Deserialize>::deserialize(
+                        d,
+                    )
+                    .map(Notification::PayscoreUserCancelSignPlan)
+            }
+            Kind::PayscoreUserCloseService => {
+                <super::kinds::PayscoreUserCloseService as ::serde::Deserialize>::deserialize(
+                        d,
+                    )
+                    .map(Notification::PayscoreUserCloseService)
+            }
+            Kind::PayscoreUserCloseServiceEduschoolpay => {
+                <super::kinds::PayscoreUserCloseServiceEduschoolpay as ::serde::Deserialize>::deserialize(
+                        d,
+                    )
+                    .map(Notification::PayscoreUserCloseServiceEduschoolpay)
+            }
+            Kind::PayscoreUserConfirm => {
+                <super::kinds::PayscoreUserConfirm as ::serde::Deserialize>::deserialize(
+                        d,
+                    )
+                    .map(Notification::PayscoreUserConfirm)
+            }
+            Kind::PayscoreUserOpenService => {
+                <super::kinds::PayscoreUserOpenService as ::serde::Deserialize>::deserialize(
+                        d,
+                    )
+                    .map(Notification::PayscoreUserOpenService)
+            }
+            Kind::PayscoreUserOpenServiceEduschoolpay => {
+                <super::kinds::PayscoreUserOpenServiceEduschoolpay as ::serde::Deserialize>::deserialize(
+                        d,
+                    )
+                    .map(Notification::PayscoreUserOpenServiceEduschoolpay)
+            }
+            Kind::PayscoreUserPaid => {
+                <super::kinds::PayscoreUserPaid as ::serde::Deserialize>::deserialize(d)
+                    .map(Notification::PayscoreUserPaid)
+            }
+            Kind::PayscoreUserSignPlan => {
+                <super::kinds::PayscoreUserSignPlan as ::serde::Deserialize>::deserialize(
+                        d,
+                    )
+                    .map(Notification::PayscoreUserSignPlan)
+            }
+            Kind::ProfitsharingReturn => {
+                <super::kinds::ProfitsharingReturn as ::serde::Deserialize>::deserialize(
+                        d,
+                    )
+                    .map(Notification::ProfitsharingReturn)
+            }
+            Kind::ProfitsharingSuccess => {
+                <super::kinds::ProfitsharingSuccess as ::serde::Deserialize>::deserialize(
+                        d,
+                    )
+                    .map(Notification::ProfitsharingSuccess)
+            }
+            Kind::RechargeClosed => {
+                <super::kinds::RechargeClosed as ::serde::Deserialize>::deserialize(d)
+                    .map(Notification::RechargeClosed)
+            }
+            Kind::RechargeSuccess => {
+                <super::kinds::RechargeSuccess as ::serde::Deserialize>::deserialize(d)
+                    .map(Notification::RechargeSuccess)
+            }
             Kind::RefundAbnormal => {
                 <super::kinds::RefundAbnormal as ::serde::Deserialize>::deserialize(d)
                     .map(Notification::RefundAbnormal)
@@ -74,6 +604,42 @@ impl Kind {
             Kind::RefundSuccess => {
                 <super::kinds::RefundSuccess as ::serde::Deserialize>::deserialize(d)
                     .map(Notification::RefundSuccess)
+            }
+            Kind::TransactionFailInsuranceEntrust => {
+                <super::kinds::TransactionFailInsuranceEntrust as ::serde::Deserialize>::deserialize(
+                        d,
+                    )
+                    .map(Notification::TransactionFailInsuranceEntrust)
+            }
+            Kind::TransactionFailParking => {
+                <super::kinds::TransactionFailParking as ::serde::Deserialize>::deserialize(
+                        d,
+                    )
+                    .map(Notification::TransactionFailParking)
+            }
+            Kind::TransactionIndustryFailed => {
+                <super::kinds::TransactionIndustryFailed as ::serde::Deserialize>::deserialize(
+                        d,
+                    )
+                    .map(Notification::TransactionIndustryFailed)
+            }
+            Kind::TransactionIndustrySuccess => {
+                <super::kinds::TransactionIndustrySuccess as ::serde::Deserialize>::deserialize(
+                        d,
+                    )
+                    .map(Notification::TransactionIndustrySuccess)
+            }
+            Kind::TransactionPayBackEduschoolpay => {
+                <super::kinds::TransactionPayBackEduschoolpay as ::serde::Deserialize>::deserialize(
+                        d,
+                    )
+                    .map(Notification::TransactionPayBackEduschoolpay)
+            }
+            Kind::TransactionPayBackParking => {
+                <super::kinds::TransactionPayBackParking as ::serde::Deserialize>::deserialize(
+                        d,
+                    )
+                    .map(Notification::TransactionPayBackParking)
             }
             Kind::TransactionSuccessBasic => {
                 <super::kinds::TransactionSuccessBasic as ::serde::Deserialize>::deserialize(
@@ -87,6 +653,12 @@ impl Kind {
                     )
                     .map(Notification::TransactionSuccessCombine)
             }
+            Kind::TransactionSuccessInsuranceEntrust => {
+                <super::kinds::TransactionSuccessInsuranceEntrust as ::serde::Deserialize>::deserialize(
+                        d,
+                    )
+                    .map(Notification::TransactionSuccessInsuranceEntrust)
+            }
             Kind::TransactionSuccessParking => {
                 <super::kinds::TransactionSuccessParking as ::serde::Deserialize>::deserialize(
                         d,
@@ -99,11 +671,1240 @@ impl Kind {
                     )
                     .map(Notification::TransactionSuccessPartner)
             }
+            Kind::TransactionSuccessProfitsharing => {
+                <super::kinds::TransactionSuccessProfitsharing as ::serde::Deserialize>::deserialize(
+                        d,
+                    )
+                    .map(Notification::TransactionSuccessProfitsharing)
+            }
+            Kind::VehicleEntranceStateChange => {
+                <super::kinds::VehicleEntranceStateChange as ::serde::Deserialize>::deserialize(
+                        d,
+                    )
+                    .map(Notification::VehicleEntranceStateChange)
+            }
+            Kind::VehicleUserStateChange => {
+                <super::kinds::VehicleUserStateChange as ::serde::Deserialize>::deserialize(
+                        d,
+                    )
+                    .map(Notification::VehicleUserStateChange)
+            }
+            Kind::ViolationAppeal => {
+                <super::kinds::ViolationAppeal as ::serde::Deserialize>::deserialize(d)
+                    .map(Notification::ViolationAppeal)
+            }
+            Kind::ViolationIntercept => {
+                <super::kinds::ViolationIntercept as ::serde::Deserialize>::deserialize(
+                        d,
+                    )
+                    .map(Notification::ViolationIntercept)
+            }
+            Kind::ViolationPunish => {
+                <super::kinds::ViolationPunish as ::serde::Deserialize>::deserialize(d)
+                    .map(Notification::ViolationPunish)
+            }
+        }
+    }
+    /// The JSON Schema schemars derives from this kind's type (the catalogue also
+    /// writes one per kind into `schema/json/`, from the same model).
+    pub fn json_schema(self) -> ::schemars::Schema {
+        match self {
+            Kind::ComplaintCreate => {
+                ::schemars::schema_for!(super::kinds::ComplaintCreate)
+            }
+            Kind::ComplaintStateChange => {
+                ::schemars::schema_for!(super::kinds::ComplaintStateChange)
+            }
+            Kind::CouponSend => ::schemars::schema_for!(super::kinds::CouponSend),
+            Kind::CouponUse => ::schemars::schema_for!(super::kinds::CouponUse),
+            Kind::DiscountCardAgreementEnded => {
+                ::schemars::schema_for!(super::kinds::DiscountCardAgreementEnded)
+            }
+            Kind::DiscountCardGetCard => {
+                ::schemars::schema_for!(super::kinds::DiscountCardGetCard)
+            }
+            Kind::DiscountCardSettlement => {
+                ::schemars::schema_for!(super::kinds::DiscountCardSettlement)
+            }
+            Kind::DiscountCardUserAccepted => {
+                ::schemars::schema_for!(super::kinds::DiscountCardUserAccepted)
+            }
+            Kind::DiscountCardUserPaid => {
+                ::schemars::schema_for!(super::kinds::DiscountCardUserPaid)
+            }
+            Kind::EcommerceEntrustSign => {
+                ::schemars::schema_for!(super::kinds::EcommerceEntrustSign)
+            }
+            Kind::EcommerceEntrustTerminate => {
+                ::schemars::schema_for!(super::kinds::EcommerceEntrustTerminate)
+            }
+            Kind::EduSchoolPayUserDebtStateUpdate => {
+                ::schemars::schema_for!(super::kinds::EduSchoolPayUserDebtStateUpdate)
+            }
+            Kind::EntrustRelease => ::schemars::schema_for!(super::kinds::EntrustRelease),
+            Kind::EntrustSign => ::schemars::schema_for!(super::kinds::EntrustSign),
+            Kind::EntrustSigning => ::schemars::schema_for!(super::kinds::EntrustSigning),
+            Kind::EntrustTerminate => {
+                ::schemars::schema_for!(super::kinds::EntrustTerminate)
+            }
+            Kind::EntrustTerminateRetention => {
+                ::schemars::schema_for!(super::kinds::EntrustTerminateRetention)
+            }
+            Kind::FapiaoCardDiscarded => {
+                ::schemars::schema_for!(super::kinds::FapiaoCardDiscarded)
+            }
+            Kind::FapiaoCardInserted => {
+                ::schemars::schema_for!(super::kinds::FapiaoCardInserted)
+            }
+            Kind::FapiaoIssued => ::schemars::schema_for!(super::kinds::FapiaoIssued),
+            Kind::FapiaoReversed => ::schemars::schema_for!(super::kinds::FapiaoReversed),
+            Kind::FapiaoUserApplied => {
+                ::schemars::schema_for!(super::kinds::FapiaoUserApplied)
+            }
+            Kind::HirePowerBankReceiveInsurance => {
+                ::schemars::schema_for!(super::kinds::HirePowerBankReceiveInsurance)
+            }
+            Kind::InsuranceEntrustRenew => {
+                ::schemars::schema_for!(super::kinds::InsuranceEntrustRenew)
+            }
+            Kind::InsuranceEntrustSign => {
+                ::schemars::schema_for!(super::kinds::InsuranceEntrustSign)
+            }
+            Kind::InsuranceEntrustTerminate => {
+                ::schemars::schema_for!(super::kinds::InsuranceEntrustTerminate)
+            }
+            Kind::MallAuthActivateCard => {
+                ::schemars::schema_for!(super::kinds::MallAuthActivateCard)
+            }
+            Kind::MallRefundSuccess => {
+                ::schemars::schema_for!(super::kinds::MallRefundSuccess)
+            }
+            Kind::MallTransactionSuccess => {
+                ::schemars::schema_for!(super::kinds::MallTransactionSuccess)
+            }
+            Kind::MchtransferBatchClosed => {
+                ::schemars::schema_for!(super::kinds::MchtransferBatchClosed)
+            }
+            Kind::MchtransferBatchFinished => {
+                ::schemars::schema_for!(super::kinds::MchtransferBatchFinished)
+            }
+            Kind::MchtransferBillFinished => {
+                ::schemars::schema_for!(super::kinds::MchtransferBillFinished)
+            }
+            Kind::MembercardAcceptCard => {
+                ::schemars::schema_for!(super::kinds::MembercardAcceptCard)
+            }
+            Kind::MembercardActivateCard => {
+                ::schemars::schema_for!(super::kinds::MembercardActivateCard)
+            }
+            Kind::MembercardUsercardManage => {
+                ::schemars::schema_for!(super::kinds::MembercardUsercardManage)
+            }
+            Kind::PayscoreBindServiceAccount => {
+                ::schemars::schema_for!(super::kinds::PayscoreBindServiceAccount)
+            }
+            Kind::PayscoreUserAccepted => {
+                ::schemars::schema_for!(super::kinds::PayscoreUserAccepted)
+            }
+            Kind::PayscoreUserCancelSignPlan => {
+                ::schemars::schema_for!(super::kinds::PayscoreUserCancelSignPlan)
+            }
+            Kind::PayscoreUserCloseService => {
+                ::schemars::schema_for!(super::kinds::PayscoreUserCloseService)
+            }
+            Kind::PayscoreUserCloseServiceEduschoolpay => {
+                ::schemars::schema_for!(
+                    super::kinds::PayscoreUserCloseServiceEduschoolpay
+                )
+            }
+            Kind::PayscoreUserConfirm => {
+                ::schemars::schema_for!(super::kinds::PayscoreUserConfirm)
+            }
+            Kind::PayscoreUserOpenService => {
+                ::schemars::schema_for!(super::kinds::PayscoreUserOpenService)
+            }
+            Kind::PayscoreUserOpenServiceEduschoolpay => {
+                ::schemars::schema_for!(
+                    super::kinds::PayscoreUserOpenServiceEduschoolpay
+                )
+            }
+            Kind::PayscoreUserPaid => {
+                ::schemars::schema_for!(super::kinds::PayscoreUserPaid)
+            }
+            Kind::PayscoreUserSignPlan => {
+                ::schemars::schema_for!(super::kinds::PayscoreUserSignPlan)
+            }
+            Kind::ProfitsharingReturn => {
+                ::schemars::schema_for!(super::kinds::ProfitsharingReturn)
+            }
+            Kind::ProfitsharingSuccess => {
+                ::schemars::schema_for!(super::kinds::ProfitsharingSuccess)
+            }
+            Kind::RechargeClosed => ::schemars::schema_for!(super::kinds::RechargeClosed),
+            Kind::RechargeSuccess => {
+                ::schemars::schema_for!(super::kinds::RechargeSuccess)
+            }
+            Kind::RefundAbnormal => ::schemars::schema_for!(super::kinds::RefundAbnormal),
+            Kind::RefundClosed => ::schemars::schema_for!(super::kinds::RefundClosed),
+            Kind::RefundSuccess => ::schemars::schema_for!(super::kinds::RefundSuccess),
+            Kind::TransactionFailInsuranceEntrust => {
+                ::schemars::schema_for!(super::kinds::TransactionFailInsuranceEntrust)
+            }
+            Kind::TransactionFailParking => {
+                ::schemars::schema_for!(super::kinds::TransactionFailParking)
+            }
+            Kind::TransactionIndustryFailed => {
+                ::schemars::schema_for!(super::kinds::TransactionIndustryFailed)
+            }
+            Kind::TransactionIndustrySuccess => {
+                ::schemars::schema_for!(super::kinds::TransactionIndustrySuccess)
+            }
+            Kind::TransactionPayBackEduschoolpay => {
+                ::schemars::schema_for!(super::kinds::TransactionPayBackEduschoolpay)
+            }
+            Kind::TransactionPayBackParking => {
+                ::schemars::schema_for!(super::kinds::TransactionPayBackParking)
+            }
+            Kind::TransactionSuccessBasic => {
+                ::schemars::schema_for!(super::kinds::TransactionSuccessBasic)
+            }
+            Kind::TransactionSuccessCombine => {
+                ::schemars::schema_for!(super::kinds::TransactionSuccessCombine)
+            }
+            Kind::TransactionSuccessInsuranceEntrust => {
+                ::schemars::schema_for!(super::kinds::TransactionSuccessInsuranceEntrust)
+            }
+            Kind::TransactionSuccessParking => {
+                ::schemars::schema_for!(super::kinds::TransactionSuccessParking)
+            }
+            Kind::TransactionSuccessPartner => {
+                ::schemars::schema_for!(super::kinds::TransactionSuccessPartner)
+            }
+            Kind::TransactionSuccessProfitsharing => {
+                ::schemars::schema_for!(super::kinds::TransactionSuccessProfitsharing)
+            }
+            Kind::VehicleEntranceStateChange => {
+                ::schemars::schema_for!(super::kinds::VehicleEntranceStateChange)
+            }
+            Kind::VehicleUserStateChange => {
+                ::schemars::schema_for!(super::kinds::VehicleUserStateChange)
+            }
+            Kind::ViolationAppeal => {
+                ::schemars::schema_for!(super::kinds::ViolationAppeal)
+            }
+            Kind::ViolationIntercept => {
+                ::schemars::schema_for!(super::kinds::ViolationIntercept)
+            }
+            Kind::ViolationPunish => {
+                ::schemars::schema_for!(super::kinds::ViolationPunish)
+            }
         }
     }
 }
 /// What the catalogue says about every kind, in [`Kind::ALL`] order.
-pub static KINDS: [::wechatpay_notify::catalogue::KindInfo; 7] = [
+pub static KINDS: [::wechatpay_notify::catalogue::KindInfo; 69] = [
+    ::wechatpay_notify::catalogue::KindInfo {
+        id: "COMPLAINT.CREATE",
+        event_type: Some("COMPLAINT.CREATE"),
+        variant: None,
+        format: ::wechatpay_notify::catalogue::WireFormat::V3Json,
+        title: "产生新投诉通知",
+        rust_type: "ComplaintCreate",
+        schema: "schema/kinds/complaint-create.yaml",
+        docs: &[
+            "https://pay.weixin.qq.com/wiki/doc/apiv3_partner/apis/chapter10_3_5.shtml",
+            "https://pay.weixin.qq.com/wiki/doc/apiv3/apis/chapter10_2_16.shtml",
+        ],
+        original_type: None,
+        retry_schedule: &[
+            15, 15, 30, 180, 600, 1200, 1800, 1800, 1800, 3600, 10800, 10800, 10800,
+            21600, 21600,
+        ],
+        business_key: &["complaint_id"],
+        cross_check: &["complaint_id"],
+        trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+    },
+    ::wechatpay_notify::catalogue::KindInfo {
+        id: "COMPLAINT.STATE_CHANGE",
+        event_type: Some("COMPLAINT.STATE_CHANGE"),
+        variant: None,
+        format: ::wechatpay_notify::catalogue::WireFormat::V3Json,
+        title: "投诉状态变化通知",
+        rust_type: "ComplaintStateChange",
+        schema: "schema/kinds/complaint-state-change.yaml",
+        docs: &[
+            "https://pay.weixin.qq.com/wiki/doc/apiv3_partner/apis/chapter10_3_5.shtml",
+            "https://pay.weixin.qq.com/wiki/doc/apiv3/apis/chapter10_2_16.shtml",
+        ],
+        original_type: None,
+        retry_schedule: &[
+            15, 15, 30, 180, 600, 1200, 1800, 1800, 1800, 3600, 10800, 10800, 10800,
+            21600, 21600,
+        ],
+        business_key: &["complaint_id"],
+        cross_check: &["complaint_id"],
+        trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+    },
+    ::wechatpay_notify::catalogue::KindInfo {
+        id: "COUPON.SEND",
+        event_type: Some("COUPON.SEND"),
+        variant: None,
+        format: ::wechatpay_notify::catalogue::WireFormat::V3Json,
+        title: "领券事件回调通知",
+        rust_type: "CouponSend",
+        schema: "schema/kinds/coupon-send.yaml",
+        docs: &[
+            "https://pay.weixin.qq.com/docs/partner/apis/merchant-exclusive-coupon/coupon/busicoupon-send.html",
+        ],
+        original_type: Some("coupon"),
+        retry_schedule: &[60, 60, 60, 60, 60, 60, 60, 60, 60, 60, 60],
+        business_key: &["stock_id", "coupon_code"],
+        cross_check: &["send_merchant", "stock_id", "coupon_code"],
+        trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+    },
+    ::wechatpay_notify::catalogue::KindInfo {
+        id: "COUPON.USE",
+        event_type: Some("COUPON.USE"),
+        variant: None,
+        format: ::wechatpay_notify::catalogue::WireFormat::V3Json,
+        title: "核销事件回调通知",
+        rust_type: "CouponUse",
+        schema: "schema/kinds/coupon-use.yaml",
+        docs: &[
+            "https://pay.weixin.qq.com/docs/merchant/apis/cash-coupons/check-notice.html",
+            "https://pay.weixin.qq.com/docs/partner/apis/cash-coupons/check-notice.html",
+        ],
+        original_type: Some("coupon"),
+        retry_schedule: &[60, 60, 60, 60, 60, 60, 60, 60, 60],
+        business_key: &["stock_id", "coupon_id"],
+        cross_check: &["stock_creator_mchid", "stock_id", "coupon_id"],
+        trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+    },
+    ::wechatpay_notify::catalogue::KindInfo {
+        id: "DISCOUNT_CARD.AGREEMENT_ENDED",
+        event_type: Some("DISCOUNT_CARD.AGREEMENT_ENDED"),
+        variant: None,
+        format: ::wechatpay_notify::catalogue::WireFormat::V3Json,
+        title: "守约状态变化通知",
+        rust_type: "DiscountCardAgreementEnded",
+        schema: "schema/kinds/discount-card-agreement-ended.yaml",
+        docs: &["https://pay.weixin.qq.com/wiki/doc/apiv3/apis/chapter6_3_5.shtml"],
+        original_type: None,
+        retry_schedule: &[
+            15, 15, 30, 180, 600, 1200, 1800, 1800, 1800, 3600, 10800, 10800, 10800,
+            21600, 21600,
+        ],
+        business_key: &["out_card_code"],
+        cross_check: &["mchid", "out_card_code"],
+        trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+    },
+    ::wechatpay_notify::catalogue::KindInfo {
+        id: "DISCOUNT_CARD.GET_CARD",
+        event_type: Some("DISCOUNT_CARD.GET_CARD"),
+        variant: None,
+        format: ::wechatpay_notify::catalogue::WireFormat::V3Json,
+        title: "微信先享卡用户领卡通知",
+        rust_type: "DiscountCardGetCard",
+        schema: "schema/kinds/discount-card-get-card.yaml",
+        docs: &[
+            "https://pay.weixin.qq.com/wiki/doc/apiv3/wxpay/payscore/discount-card/chapter4_1.shtml",
+        ],
+        original_type: None,
+        retry_schedule: &[
+            15, 15, 30, 180, 600, 1200, 1800, 1800, 1800, 3600, 10800, 10800, 10800,
+            21600, 21600,
+        ],
+        business_key: &["out_order_no"],
+        cross_check: &["out_order_no"],
+        trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+    },
+    ::wechatpay_notify::catalogue::KindInfo {
+        id: "DISCOUNT_CARD.SETTLEMENT",
+        event_type: Some("DISCOUNT_CARD.SETTLEMENT"),
+        variant: None,
+        format: ::wechatpay_notify::catalogue::WireFormat::V3Json,
+        title: "微信先享卡用户结算通知",
+        rust_type: "DiscountCardSettlement",
+        schema: "schema/kinds/discount-card-settlement.yaml",
+        docs: &[
+            "https://pay.weixin.qq.com/wiki/doc/apiv3/wxpay/payscore/discount-card/chapter4_2.shtml",
+        ],
+        original_type: None,
+        retry_schedule: &[
+            15, 15, 30, 180, 600, 1200, 1800, 1800, 1800, 3600, 10800, 10800, 10800,
+            21600, 21600,
+        ],
+        business_key: &["out_order_no"],
+        cross_check: &["out_order_no"],
+        trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+    },
+    ::wechatpay_notify::catalogue::KindInfo {
+        id: "DISCOUNT_CARD.USER_ACCEPTED",
+        event_type: Some("DISCOUNT_CARD.USER_ACCEPTED"),
+        variant: None,
+        format: ::wechatpay_notify::catalogue::WireFormat::V3Json,
+        title: "微信先享卡用户领卡通知",
+        rust_type: "DiscountCardUserAccepted",
+        schema: "schema/kinds/discount-card-user-accepted.yaml",
+        docs: &["https://pay.weixin.qq.com/wiki/doc/apiv3/apis/chapter6_3_4.shtml"],
+        original_type: None,
+        retry_schedule: &[
+            15, 15, 30, 180, 600, 1200, 1800, 1800, 1800, 3600, 10800, 10800, 10800,
+            21600, 21600,
+        ],
+        business_key: &["out_card_code"],
+        cross_check: &["mchid", "out_card_code"],
+        trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+    },
+    ::wechatpay_notify::catalogue::KindInfo {
+        id: "DISCOUNT_CARD.USER_PAID",
+        event_type: Some("DISCOUNT_CARD.USER_PAID"),
+        variant: None,
+        format: ::wechatpay_notify::catalogue::WireFormat::V3Json,
+        title: "扣费状态变化通知",
+        rust_type: "DiscountCardUserPaid",
+        schema: "schema/kinds/discount-card-user-paid.yaml",
+        docs: &["https://pay.weixin.qq.com/wiki/doc/apiv3/apis/chapter6_3_6.shtml"],
+        original_type: None,
+        retry_schedule: &[
+            15, 15, 30, 180, 600, 1200, 1800, 1800, 1800, 3600, 10800, 10800, 10800,
+            21600, 21600,
+        ],
+        business_key: &["out_card_code"],
+        cross_check: &["mchid", "out_card_code"],
+        trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+    },
+    ::wechatpay_notify::catalogue::KindInfo {
+        id: "ECOMMERCE_ENTRUST.SIGN",
+        event_type: Some("ECOMMERCE_ENTRUST.SIGN"),
+        variant: None,
+        format: ::wechatpay_notify::catalogue::WireFormat::V3Json,
+        title: "收付通合单代扣签约成功通知",
+        rust_type: "EcommerceEntrustSign",
+        schema: "schema/kinds/ecommerce-entrust-sign.yaml",
+        docs: &[
+            "https://pay.weixin.qq.com/wiki/doc/apiv3_partner/Offline/apis/chapter5_5_7.shtml",
+        ],
+        original_type: None,
+        retry_schedule: &[
+            15, 15, 30, 180, 600, 1200, 1800, 1800, 1800, 3600, 10800, 10800, 10800,
+            21600, 21600,
+        ],
+        business_key: &["plan_id", "out_contract_code"],
+        cross_check: &["mchid", "plan_id", "out_contract_code"],
+        trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+    },
+    ::wechatpay_notify::catalogue::KindInfo {
+        id: "ECOMMERCE_ENTRUST.TERMINATE",
+        event_type: Some("ECOMMERCE_ENTRUST.TERMINATE"),
+        variant: None,
+        format: ::wechatpay_notify::catalogue::WireFormat::V3Json,
+        title: "收付通合单代扣解约成功通知",
+        rust_type: "EcommerceEntrustTerminate",
+        schema: "schema/kinds/ecommerce-entrust-terminate.yaml",
+        docs: &[
+            "https://pay.weixin.qq.com/wiki/doc/apiv3_partner/Offline/apis/chapter5_5_7.shtml",
+        ],
+        original_type: None,
+        retry_schedule: &[
+            15, 15, 30, 180, 600, 1200, 1800, 1800, 1800, 3600, 10800, 10800, 10800,
+            21600, 21600,
+        ],
+        business_key: &["plan_id", "out_contract_code"],
+        cross_check: &["mchid", "plan_id", "out_contract_code"],
+        trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+    },
+    ::wechatpay_notify::catalogue::KindInfo {
+        id: "EDU_SCHOOL_PAY.USER_DEBT_STATE_UPDATE",
+        event_type: Some("EDU_SCHOOL_PAY.USER_DEBT_STATE_UPDATE"),
+        variant: None,
+        format: ::wechatpay_notify::catalogue::WireFormat::V3Json,
+        title: "校园轻松付用户欠款状态变化通知",
+        rust_type: "EduSchoolPayUserDebtStateUpdate",
+        schema: "schema/kinds/edu-school-pay-user-debt-state-update.yaml",
+        docs: &[
+            "https://pay.weixin.qq.com/wiki/doc/apiv3_partner/Offline/apis/chapter5_3_12.shtml",
+            "https://pay.weixin.qq.com/docs/partner/apis/campus-easy-pay/user-debt-state/users-debt-notice.html",
+        ],
+        original_type: None,
+        retry_schedule: &[
+            15, 15, 30, 180, 600, 1200, 1800, 1800, 1800, 3600, 10800, 10800, 10800,
+            21600, 21600,
+        ],
+        business_key: &["openid", "update_time"],
+        cross_check: &["update_time"],
+        trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+    },
+    ::wechatpay_notify::catalogue::KindInfo {
+        id: "ENTRUST.RELEASE",
+        event_type: Some("ENTRUST.RELEASE"),
+        variant: None,
+        format: ::wechatpay_notify::catalogue::WireFormat::V3Json,
+        title: "教育续费通解约成功通知",
+        rust_type: "EntrustRelease",
+        schema: "schema/kinds/entrust-release.yaml",
+        docs: &[
+            "https://pay.weixin.qq.com/docs/merchant/apis/education-fee-payment/contracts-result-notification.html",
+            "https://pay.weixin.qq.com/docs/partner/apis/education-fee-payment/contracts-result-notification.html",
+        ],
+        original_type: None,
+        retry_schedule: &[
+            15, 15, 30, 180, 600, 1200, 1800, 1800, 1800, 3600, 10800, 10800, 10800,
+            21600, 21600,
+        ],
+        business_key: &["plan_id", "openid", "sub_openid"],
+        cross_check: &["sub_mchid", "sp_mchid", "plan_id"],
+        trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+    },
+    ::wechatpay_notify::catalogue::KindInfo {
+        id: "ENTRUST.SIGN",
+        event_type: Some("ENTRUST.SIGN"),
+        variant: None,
+        format: ::wechatpay_notify::catalogue::WireFormat::V3Json,
+        title: "委托代扣签约成功通知",
+        rust_type: "EntrustSign",
+        schema: "schema/kinds/entrust-sign.yaml",
+        docs: &[
+            "https://pay.weixin.qq.com/docs/merchant/apis/entrusted-payment/contract-alter-notify.html",
+            "https://pay.weixin.qq.com/docs/partner/apis/entrusted-payment/contract-alter-notify.html",
+        ],
+        original_type: None,
+        retry_schedule: &[
+            15, 15, 30, 180, 600, 1200, 1800, 1800, 1800, 3600, 10800, 10800, 10800,
+            21600, 21600,
+        ],
+        business_key: &["plan_id", "out_contract_code"],
+        cross_check: &["sub_mchid", "mchid", "sp_mchid", "plan_id", "out_contract_code"],
+        trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+    },
+    ::wechatpay_notify::catalogue::KindInfo {
+        id: "ENTRUST.SIGNING",
+        event_type: Some("ENTRUST.SIGNING"),
+        variant: None,
+        format: ::wechatpay_notify::catalogue::WireFormat::V3Json,
+        title: "教育续费通签约成功通知",
+        rust_type: "EntrustSigning",
+        schema: "schema/kinds/entrust-signing.yaml",
+        docs: &[
+            "https://pay.weixin.qq.com/docs/merchant/apis/education-fee-payment/contracts-result-notification.html",
+            "https://pay.weixin.qq.com/docs/partner/apis/education-fee-payment/contracts-result-notification.html",
+        ],
+        original_type: None,
+        retry_schedule: &[
+            15, 15, 30, 180, 600, 1200, 1800, 1800, 1800, 3600, 10800, 10800, 10800,
+            21600, 21600,
+        ],
+        business_key: &["plan_id", "openid", "sub_openid"],
+        cross_check: &["sub_mchid", "sp_mchid", "plan_id"],
+        trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+    },
+    ::wechatpay_notify::catalogue::KindInfo {
+        id: "ENTRUST.TERMINATE",
+        event_type: Some("ENTRUST.TERMINATE"),
+        variant: None,
+        format: ::wechatpay_notify::catalogue::WireFormat::V3Json,
+        title: "委托代扣解约成功通知",
+        rust_type: "EntrustTerminate",
+        schema: "schema/kinds/entrust-terminate.yaml",
+        docs: &[
+            "https://pay.weixin.qq.com/docs/merchant/apis/entrusted-payment/contract-alter-notify.html",
+            "https://pay.weixin.qq.com/docs/partner/apis/entrusted-payment/contract-alter-notify.html",
+        ],
+        original_type: None,
+        retry_schedule: &[
+            15, 15, 30, 180, 600, 1200, 1800, 1800, 1800, 3600, 10800, 10800, 10800,
+            21600, 21600,
+        ],
+        business_key: &["plan_id", "out_contract_code"],
+        cross_check: &["sub_mchid", "mchid", "sp_mchid", "plan_id", "out_contract_code"],
+        trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+    },
+    ::wechatpay_notify::catalogue::KindInfo {
+        id: "ENTRUST.TERMINATE_RETENTION",
+        event_type: Some("ENTRUST.TERMINATE_RETENTION"),
+        variant: None,
+        format: ::wechatpay_notify::catalogue::WireFormat::V3Json,
+        title: "代扣解约-获取解约挽留信息",
+        rust_type: "EntrustTerminateRetention",
+        schema: "schema/kinds/entrust-terminate-retention.yaml",
+        docs: &[
+            "https://pay.weixin.qq.com/docs/merchant/apis/termination-retention/termination-retention-information.html",
+        ],
+        original_type: Some("entrust"),
+        retry_schedule: &[],
+        business_key: &["plan_id", "out_contract_code"],
+        cross_check: &["mchid", "plan_id", "out_contract_code"],
+        trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+    },
+    ::wechatpay_notify::catalogue::KindInfo {
+        id: "FAPIAO.CARD_DISCARDED",
+        event_type: Some("FAPIAO.CARD_DISCARDED"),
+        variant: None,
+        format: ::wechatpay_notify::catalogue::WireFormat::V3Json,
+        title: "发票卡券作废通知",
+        rust_type: "FapiaoCardDiscarded",
+        schema: "schema/kinds/fapiao-card-discarded.yaml",
+        docs: &[
+            "https://pay.weixin.qq.com/docs/merchant/apis/fapiao/fapiao-card-template/invoice-card-cancel-notice.html",
+            "https://pay.weixin.qq.com/docs/partner/apis/fapiao/fapiao-card-template/invoice-card-cancel-notice.html",
+        ],
+        original_type: None,
+        retry_schedule: &[
+            15, 15, 30, 180, 600, 1200, 1800, 1800, 1800, 3600, 10800, 10800, 10800,
+            21600, 21600,
+        ],
+        business_key: &["fapiao_apply_id"],
+        cross_check: &["sub_mchid", "mchid", "fapiao_apply_id"],
+        trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+    },
+    ::wechatpay_notify::catalogue::KindInfo {
+        id: "FAPIAO.CARD_INSERTED",
+        event_type: Some("FAPIAO.CARD_INSERTED"),
+        variant: None,
+        format: ::wechatpay_notify::catalogue::WireFormat::V3Json,
+        title: "发票插入用户卡包成功通知",
+        rust_type: "FapiaoCardInserted",
+        schema: "schema/kinds/fapiao-card-inserted.yaml",
+        docs: &[
+            "https://pay.weixin.qq.com/docs/merchant/apis/fapiao/fapiao-applications/invoice-insert-bag-success-notice.html",
+            "https://pay.weixin.qq.com/docs/partner/apis/fapiao/fapiao-applications/invoice-insert-bag-success-notice.html",
+        ],
+        original_type: None,
+        retry_schedule: &[
+            15, 15, 30, 180, 600, 1200, 1800, 1800, 1800, 3600, 10800, 10800, 10800,
+            21600, 21600,
+        ],
+        business_key: &["fapiao_apply_id"],
+        cross_check: &["sub_mchid", "mchid", "fapiao_apply_id"],
+        trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+    },
+    ::wechatpay_notify::catalogue::KindInfo {
+        id: "FAPIAO.ISSUED",
+        event_type: Some("FAPIAO.ISSUED"),
+        variant: None,
+        format: ::wechatpay_notify::catalogue::WireFormat::V3Json,
+        title: "发票开具成功通知",
+        rust_type: "FapiaoIssued",
+        schema: "schema/kinds/fapiao-issued.yaml",
+        docs: &[
+            "https://pay.weixin.qq.com/docs/merchant/apis/fapiao/fapiao-applications/invoice-issued-success-notice.html",
+            "https://pay.weixin.qq.com/docs/partner/apis/fapiao/fapiao-applications/invoice-issued-success-notice.html",
+        ],
+        original_type: None,
+        retry_schedule: &[
+            15, 15, 30, 180, 600, 1200, 1800, 1800, 1800, 3600, 10800, 10800, 10800,
+            21600, 21600,
+        ],
+        business_key: &["fapiao_apply_id"],
+        cross_check: &["sub_mchid", "mchid", "fapiao_apply_id"],
+        trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+    },
+    ::wechatpay_notify::catalogue::KindInfo {
+        id: "FAPIAO.REVERSED",
+        event_type: Some("FAPIAO.REVERSED"),
+        variant: None,
+        format: ::wechatpay_notify::catalogue::WireFormat::V3Json,
+        title: "发票冲红成功通知",
+        rust_type: "FapiaoReversed",
+        schema: "schema/kinds/fapiao-reversed.yaml",
+        docs: &[
+            "https://pay.weixin.qq.com/docs/merchant/apis/fapiao/fapiao-applications/invoice-flush-success-notice.html",
+            "https://pay.weixin.qq.com/docs/partner/apis/fapiao/fapiao-applications/invoice-flush-success-notice.html",
+        ],
+        original_type: None,
+        retry_schedule: &[
+            15, 15, 30, 180, 600, 1200, 1800, 1800, 1800, 3600, 10800, 10800, 10800,
+            21600, 21600,
+        ],
+        business_key: &["fapiao_apply_id"],
+        cross_check: &["sub_mchid", "mchid", "fapiao_apply_id"],
+        trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+    },
+    ::wechatpay_notify::catalogue::KindInfo {
+        id: "FAPIAO.USER_APPLIED",
+        event_type: Some("FAPIAO.USER_APPLIED"),
+        variant: None,
+        format: ::wechatpay_notify::catalogue::WireFormat::V3Json,
+        title: "用户发票抬头填写完成通知",
+        rust_type: "FapiaoUserApplied",
+        schema: "schema/kinds/fapiao-user-applied.yaml",
+        docs: &[
+            "https://pay.weixin.qq.com/docs/merchant/apis/fapiao/fapiao-card-template/user-invoice-rise-write-notice.html",
+            "https://pay.weixin.qq.com/docs/partner/apis/fapiao/fapiao-card-template/user-invoice-rise-write-notice.html",
+        ],
+        original_type: None,
+        retry_schedule: &[
+            15, 15, 30, 180, 600, 1200, 1800, 1800, 1800, 3600, 10800, 10800, 10800,
+            21600, 21600,
+        ],
+        business_key: &["fapiao_apply_id"],
+        cross_check: &["sub_mchid", "mchid", "fapiao_apply_id"],
+        trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+    },
+    ::wechatpay_notify::catalogue::KindInfo {
+        id: "HIRE_POWER_BANK.RECEIVE_INSURANCE",
+        event_type: Some("HIRE_POWER_BANK.RECEIVE_INSURANCE"),
+        variant: None,
+        format: ::wechatpay_notify::catalogue::WireFormat::V3Json,
+        title: "隔夜归还保险订单状态变化通知",
+        rust_type: "HirePowerBankReceiveInsurance",
+        schema: "schema/kinds/hire-power-bank-receive-insurance.yaml",
+        docs: &[
+            "https://pay.weixin.qq.com/docs/merchant/apis/hire-power-bank-insurance/insurance-orders/status-change-notice.html",
+        ],
+        original_type: None,
+        retry_schedule: &[
+            15, 15, 30, 180, 600, 1200, 1800, 1800, 1800, 3600, 10800, 10800, 10800,
+            21600, 21600,
+        ],
+        business_key: &["out_order_no"],
+        cross_check: &["out_order_no"],
+        trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+    },
+    ::wechatpay_notify::catalogue::KindInfo {
+        id: "INSURANCE_ENTRUST.RENEW",
+        event_type: Some("INSURANCE_ENTRUST.RENEW"),
+        variant: None,
+        format: ::wechatpay_notify::catalogue::WireFormat::V3Json,
+        title: "保险商户委托代扣续期完成通知",
+        rust_type: "InsuranceEntrustRenew",
+        schema: "schema/kinds/insurance-entrust-renew.yaml",
+        docs: &[
+            "https://pay.weixin.qq.com/docs/merchant/apis/insurance-entrusted-payment/contract-alter-notify.html",
+        ],
+        original_type: None,
+        retry_schedule: &[
+            15, 15, 30, 180, 600, 1200, 1800, 1800, 1800, 3600, 10800, 10800, 10800,
+            21600, 21600,
+        ],
+        business_key: &["plan_id", "out_contract_code"],
+        cross_check: &["mchid", "plan_id", "out_contract_code"],
+        trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+    },
+    ::wechatpay_notify::catalogue::KindInfo {
+        id: "INSURANCE_ENTRUST.SIGN",
+        event_type: Some("INSURANCE_ENTRUST.SIGN"),
+        variant: None,
+        format: ::wechatpay_notify::catalogue::WireFormat::V3Json,
+        title: "保险商户委托代扣签约成功通知",
+        rust_type: "InsuranceEntrustSign",
+        schema: "schema/kinds/insurance-entrust-sign.yaml",
+        docs: &[
+            "https://pay.weixin.qq.com/docs/merchant/apis/insurance-entrusted-payment/contract-alter-notify.html",
+        ],
+        original_type: None,
+        retry_schedule: &[
+            15, 15, 30, 180, 600, 1200, 1800, 1800, 1800, 3600, 10800, 10800, 10800,
+            21600, 21600,
+        ],
+        business_key: &["plan_id", "out_contract_code"],
+        cross_check: &["mchid", "plan_id", "out_contract_code"],
+        trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+    },
+    ::wechatpay_notify::catalogue::KindInfo {
+        id: "INSURANCE_ENTRUST.TERMINATE",
+        event_type: Some("INSURANCE_ENTRUST.TERMINATE"),
+        variant: None,
+        format: ::wechatpay_notify::catalogue::WireFormat::V3Json,
+        title: "保险商户委托代扣解约成功通知",
+        rust_type: "InsuranceEntrustTerminate",
+        schema: "schema/kinds/insurance-entrust-terminate.yaml",
+        docs: &[
+            "https://pay.weixin.qq.com/docs/merchant/apis/insurance-entrusted-payment/contract-alter-notify.html",
+        ],
+        original_type: None,
+        retry_schedule: &[
+            15, 15, 30, 180, 600, 1200, 1800, 1800, 1800, 3600, 10800, 10800, 10800,
+            21600, 21600,
+        ],
+        business_key: &["plan_id", "out_contract_code"],
+        cross_check: &["mchid", "plan_id", "out_contract_code"],
+        trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+    },
+    ::wechatpay_notify::catalogue::KindInfo {
+        id: "MALL_AUTH.ACTIVATE_CARD",
+        event_type: Some("MALL_AUTH.ACTIVATE_CARD"),
+        variant: None,
+        format: ::wechatpay_notify::catalogue::WireFormat::V3Json,
+        title: "商圈会员积分服务授权结果通知",
+        rust_type: "MallAuthActivateCard",
+        schema: "schema/kinds/mall-auth-activate-card.yaml",
+        docs: &["https://pay.weixin.qq.com/wiki/doc/apiv3/apis/chapter8_6_6.shtml"],
+        original_type: None,
+        retry_schedule: &[
+            15, 15, 30, 180, 600, 1200, 1800, 1800, 1800, 3600, 10800, 10800, 10800,
+            21600, 21600,
+        ],
+        business_key: &["mchid", "openid"],
+        cross_check: &["mchid"],
+        trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+    },
+    ::wechatpay_notify::catalogue::KindInfo {
+        id: "MALL_REFUND.SUCCESS",
+        event_type: Some("MALL_REFUND.SUCCESS"),
+        variant: None,
+        format: ::wechatpay_notify::catalogue::WireFormat::V3Json,
+        title: "商圈会员场内退款通知",
+        rust_type: "MallRefundSuccess",
+        schema: "schema/kinds/mall-refund-success.yaml",
+        docs: &["https://pay.weixin.qq.com/wiki/doc/apiv3/apis/chapter8_6_1.shtml"],
+        original_type: None,
+        retry_schedule: &[
+            15, 15, 30, 180, 600, 1200, 1800, 1800, 1800, 3600, 10800, 10800, 10800,
+            21600, 21600,
+        ],
+        business_key: &["refund_id"],
+        cross_check: &["mchid", "refund_id"],
+        trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+    },
+    ::wechatpay_notify::catalogue::KindInfo {
+        id: "MALL_TRANSACTION.SUCCESS",
+        event_type: Some("MALL_TRANSACTION.SUCCESS"),
+        variant: None,
+        format: ::wechatpay_notify::catalogue::WireFormat::V3Json,
+        title: "商圈会员场内支付结果通知",
+        rust_type: "MallTransactionSuccess",
+        schema: "schema/kinds/mall-transaction-success.yaml",
+        docs: &["https://pay.weixin.qq.com/wiki/doc/apiv3/apis/chapter8_6_1.shtml"],
+        original_type: None,
+        retry_schedule: &[
+            15, 15, 30, 180, 600, 1200, 1800, 1800, 1800, 3600, 10800, 10800, 10800,
+            21600, 21600,
+        ],
+        business_key: &["transaction_id", "commit_tag"],
+        cross_check: &["mchid", "transaction_id", "commit_tag"],
+        trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+    },
+    ::wechatpay_notify::catalogue::KindInfo {
+        id: "MCHTRANSFER.BATCH.CLOSED",
+        event_type: Some("MCHTRANSFER.BATCH.CLOSED"),
+        variant: None,
+        format: ::wechatpay_notify::catalogue::WireFormat::V3Json,
+        title: "商家转账批次关闭通知",
+        rust_type: "MchtransferBatchClosed",
+        schema: "schema/kinds/mchtransfer-batch-closed.yaml",
+        docs: &[
+            "https://pay.weixin.qq.com/docs/merchant/apis/batch-transfer-to-balance/transfer-batch-callback-notice.html",
+        ],
+        original_type: Some("mch_payment"),
+        retry_schedule: &[
+            0, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 300, 300, 300, 300, 300, 300, 300,
+            300, 300, 300, 1800, 1800, 1800, 1800, 1800, 1800, 1800, 1800, 1800, 1800,
+            1800, 1800, 1800, 1800, 1800, 1800, 1800, 1800, 1800, 1800, 1800, 1800, 1800,
+            1800, 1800, 1800, 1800, 1800, 1800, 1800, 1800, 1800, 1800, 1800, 1800, 1800,
+            1800, 1800, 1800, 1800, 1800, 1800, 1800, 1800,
+        ],
+        business_key: &["out_batch_no"],
+        cross_check: &["mchid", "out_batch_no"],
+        trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+    },
+    ::wechatpay_notify::catalogue::KindInfo {
+        id: "MCHTRANSFER.BATCH.FINISHED",
+        event_type: Some("MCHTRANSFER.BATCH.FINISHED"),
+        variant: None,
+        format: ::wechatpay_notify::catalogue::WireFormat::V3Json,
+        title: "商家转账批次完成通知",
+        rust_type: "MchtransferBatchFinished",
+        schema: "schema/kinds/mchtransfer-batch-finished.yaml",
+        docs: &[
+            "https://pay.weixin.qq.com/docs/merchant/apis/batch-transfer-to-balance/transfer-batch-callback-notice.html",
+        ],
+        original_type: Some("mch_payment"),
+        retry_schedule: &[
+            0, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 300, 300, 300, 300, 300, 300, 300,
+            300, 300, 300, 1800, 1800, 1800, 1800, 1800, 1800, 1800, 1800, 1800, 1800,
+            1800, 1800, 1800, 1800, 1800, 1800, 1800, 1800, 1800, 1800, 1800, 1800, 1800,
+            1800, 1800, 1800, 1800, 1800, 1800, 1800, 1800, 1800, 1800, 1800, 1800, 1800,
+            1800, 1800, 1800, 1800, 1800, 1800, 1800, 1800,
+        ],
+        business_key: &["out_batch_no"],
+        cross_check: &["mchid", "out_batch_no"],
+        trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+    },
+    ::wechatpay_notify::catalogue::KindInfo {
+        id: "MCHTRANSFER.BILL.FINISHED",
+        event_type: Some("MCHTRANSFER.BILL.FINISHED"),
+        variant: None,
+        format: ::wechatpay_notify::catalogue::WireFormat::V3Json,
+        title: "商家转账单据终态通知",
+        rust_type: "MchtransferBillFinished",
+        schema: "schema/kinds/mchtransfer-bill-finished.yaml",
+        docs: &[
+            "https://pay.weixin.qq.com/docs/merchant/apis/batch-transfer-to-balance/callback-notice.html",
+        ],
+        original_type: Some("mch_payment"),
+        retry_schedule: &[
+            0, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 300, 300, 300, 300, 300, 300, 300,
+            300, 300, 300, 1800, 1800, 1800, 1800, 1800, 1800, 1800, 1800, 1800, 1800,
+            1800, 1800, 1800, 1800, 1800, 1800, 1800, 1800, 1800, 1800, 1800, 1800, 1800,
+            1800, 1800, 1800, 1800, 1800, 1800, 1800, 1800, 1800, 1800, 1800, 1800, 1800,
+            1800, 1800, 1800, 1800, 1800, 1800, 1800, 1800,
+        ],
+        business_key: &["out_bill_no"],
+        cross_check: &["mchid", "mch_id", "out_bill_no"],
+        trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+    },
+    ::wechatpay_notify::catalogue::KindInfo {
+        id: "MEMBERCARD.ACCEPT_CARD",
+        event_type: Some("MEMBERCARD.ACCEPT_CARD"),
+        variant: None,
+        format: ::wechatpay_notify::catalogue::WireFormat::V3Json,
+        title: "会员卡领卡事件通知",
+        rust_type: "MembercardAcceptCard",
+        schema: "schema/kinds/membercard-accept-card.yaml",
+        docs: &[
+            "https://pay.weixin.qq.com/wiki/doc/apiv3/Offline/apis/chapter5_9_32.shtml",
+        ],
+        original_type: Some("membercard"),
+        retry_schedule: &[
+            15, 15, 30, 180, 600, 1200, 1800, 1800, 1800, 3600, 10800, 10800, 10800,
+            21600, 21600,
+        ],
+        business_key: &["card_id", "code", "openid", "event_time"],
+        cross_check: &["card_id", "code", "event_time"],
+        trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+    },
+    ::wechatpay_notify::catalogue::KindInfo {
+        id: "MEMBERCARD.ACTIVATE_CARD",
+        event_type: Some("MEMBERCARD.ACTIVATE_CARD"),
+        variant: None,
+        format: ::wechatpay_notify::catalogue::WireFormat::V3Json,
+        title: "会员卡激活事件通知",
+        rust_type: "MembercardActivateCard",
+        schema: "schema/kinds/membercard-activate-card.yaml",
+        docs: &[
+            "https://pay.weixin.qq.com/wiki/doc/apiv3/Offline/apis/chapter5_9_32.shtml",
+        ],
+        original_type: Some("membercard"),
+        retry_schedule: &[
+            15, 15, 30, 180, 600, 1200, 1800, 1800, 1800, 3600, 10800, 10800, 10800,
+            21600, 21600,
+        ],
+        business_key: &["card_id", "code", "openid", "event_time"],
+        cross_check: &["card_id", "code", "event_time"],
+        trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+    },
+    ::wechatpay_notify::catalogue::KindInfo {
+        id: "MEMBERCARD.USERCARD_MANAGE",
+        event_type: Some("MEMBERCARD.USERCARD_MANAGE"),
+        variant: None,
+        format: ::wechatpay_notify::catalogue::WireFormat::V3Json,
+        title: "用户管理会员卡事件通知",
+        rust_type: "MembercardUsercardManage",
+        schema: "schema/kinds/membercard-usercard-manage.yaml",
+        docs: &[
+            "https://pay.weixin.qq.com/wiki/doc/apiv3/Offline/apis/chapter5_9_32.shtml",
+        ],
+        original_type: Some("membercard"),
+        retry_schedule: &[
+            15, 15, 30, 180, 600, 1200, 1800, 1800, 1800, 3600, 10800, 10800, 10800,
+            21600, 21600,
+        ],
+        business_key: &["card_id", "code", "openid", "event_time"],
+        cross_check: &["card_id", "code", "event_time"],
+        trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+    },
+    ::wechatpay_notify::catalogue::KindInfo {
+        id: "PAYSCORE.BIND_SERVICE_ACCOUNT",
+        event_type: Some("PAYSCORE.BIND_SERVICE_ACCOUNT"),
+        variant: None,
+        format: ::wechatpay_notify::catalogue::WireFormat::V3Json,
+        title: "服务账户绑定结果通知",
+        rust_type: "PayscoreBindServiceAccount",
+        schema: "schema/kinds/payscore-bind-service-account.yaml",
+        docs: &[
+            "https://pay.weixin.qq.com/wiki/doc/apiv3_partner/Offline/apis/chapter6_2_15.shtml",
+        ],
+        original_type: None,
+        retry_schedule: &[
+            15, 15, 30, 180, 600, 1200, 1800, 1800, 1800, 3600, 10800, 10800, 10800,
+            21600, 21600,
+        ],
+        business_key: &["out_apply_no"],
+        cross_check: &["sub_mchid", "mchid", "out_apply_no"],
+        trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+    },
+    ::wechatpay_notify::catalogue::KindInfo {
+        id: "PAYSCORE.USER_ACCEPTED",
+        event_type: Some("PAYSCORE.USER_ACCEPTED"),
+        variant: None,
+        format: ::wechatpay_notify::catalogue::WireFormat::V3Json,
+        title: "支付分服务确认订单通知",
+        rust_type: "PayscoreUserAccepted",
+        schema: "schema/kinds/payscore-user-accepted.yaml",
+        docs: &[
+            "https://pay.weixin.qq.com/wiki/doc/apiv3/payscore.php?chapter=14_8&index=8",
+            "https://pay.weixin.qq.com/wiki/doc/apiv3/payscore.php?chapter=17_9&index=8",
+        ],
+        original_type: None,
+        retry_schedule: &[
+            15, 15, 30, 180, 600, 1200, 1800, 1800, 1800, 3600, 10800, 10800, 10800,
+            21600, 21600,
+        ],
+        business_key: &["out_order_no"],
+        cross_check: &["mchid", "out_order_no"],
+        trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+    },
+    ::wechatpay_notify::catalogue::KindInfo {
+        id: "PAYSCORE.USER_CANCEL_SIGN_PLAN",
+        event_type: Some("PAYSCORE.USER_CANCEL_SIGN_PLAN"),
+        variant: None,
+        format: ::wechatpay_notify::catalogue::WireFormat::V3Json,
+        title: "取消签约回调通知",
+        rust_type: "PayscoreUserCancelSignPlan",
+        schema: "schema/kinds/payscore-user-cancel-sign-plan.yaml",
+        docs: &[
+            "https://pay.weixin.qq.com/docs/merchant/apis/payscore-plan/cancel-sign-plan-notice.html",
+            "https://pay.weixin.qq.com/docs/partner/apis/partner-payscore-plan/cancel-sign-plan-notice.html",
+        ],
+        original_type: None,
+        retry_schedule: &[60, 60, 60, 60, 60, 60, 60, 60, 60, 60, 60],
+        business_key: &["merchant_sign_plan_no"],
+        cross_check: &["sub_mchid", "mchid", "merchant_sign_plan_no"],
+        trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+    },
+    ::wechatpay_notify::catalogue::KindInfo {
+        id: "PAYSCORE.USER_CLOSE_SERVICE",
+        event_type: Some("PAYSCORE.USER_CLOSE_SERVICE"),
+        variant: None,
+        format: ::wechatpay_notify::catalogue::WireFormat::V3Json,
+        title: "支付分服务用户解除授权成功通知",
+        rust_type: "PayscoreUserCloseService",
+        schema: "schema/kinds/payscore-user-close-service.yaml",
+        docs: &[
+            "https://pay.weixin.qq.com/wiki/doc/apiv3_partner/Offline/apis/chapter6_2_23.shtml",
+            "https://pay.weixin.qq.com/wiki/doc/apiv3/wxpay/payscore/chapter4_4.shtml",
+        ],
+        original_type: None,
+        retry_schedule: &[
+            15, 15, 30, 180, 600, 1200, 1800, 1800, 1800, 3600, 10800, 10800, 10800,
+            21600, 21600,
+        ],
+        business_key: &["service_id", "openid", "sub_openid", "openorclose_time"],
+        cross_check: &[
+            "sub_mch_id",
+            "sub_mchid",
+            "mch_id",
+            "mchid",
+            "service_id",
+            "openorclose_time",
+        ],
+        trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+    },
+    ::wechatpay_notify::catalogue::KindInfo {
+        id: "PAYSCORE.USER_CLOSE_SERVICE#EDUSCHOOLPAY",
+        event_type: Some("PAYSCORE.USER_CLOSE_SERVICE"),
+        variant: Some("EDUSCHOOLPAY"),
+        format: ::wechatpay_notify::catalogue::WireFormat::V3Json,
+        title: "校园轻松付用户解约成功通知",
+        rust_type: "PayscoreUserCloseServiceEduschoolpay",
+        schema: "schema/kinds/payscore-user-close-service-eduschoolpay.yaml",
+        docs: &[
+            "https://pay.weixin.qq.com/wiki/doc/apiv3_partner/Offline/apis/chapter5_3_10.shtml",
+        ],
+        original_type: None,
+        retry_schedule: &[
+            15, 15, 30, 180, 600, 1200, 1800, 1800, 1800, 3600, 10800, 10800, 10800,
+            21600, 21600,
+        ],
+        business_key: &["contract_id"],
+        cross_check: &["sub_mchid", "sub_mch_id", "mchid", "mch_id", "contract_id"],
+        trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+    },
+    ::wechatpay_notify::catalogue::KindInfo {
+        id: "PAYSCORE.USER_CONFIRM",
+        event_type: Some("PAYSCORE.USER_CONFIRM"),
+        variant: None,
+        format: ::wechatpay_notify::catalogue::WireFormat::V3Json,
+        title: "支付分服务用户确认成功通知",
+        rust_type: "PayscoreUserConfirm",
+        schema: "schema/kinds/payscore-user-confirm.yaml",
+        docs: &[
+            "https://pay.weixin.qq.com/wiki/doc/apiv3_partner/Offline/apis/chapter6_2_9.shtml",
+        ],
+        original_type: None,
+        retry_schedule: &[
+            15, 15, 30, 180, 600, 1200, 1800, 1800, 1800, 3600, 10800, 10800, 10800,
+            21600, 21600,
+        ],
+        business_key: &["out_order_no"],
+        cross_check: &["sub_mchid", "mchid", "out_order_no"],
+        trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+    },
+    ::wechatpay_notify::catalogue::KindInfo {
+        id: "PAYSCORE.USER_OPEN_SERVICE",
+        event_type: Some("PAYSCORE.USER_OPEN_SERVICE"),
+        variant: None,
+        format: ::wechatpay_notify::catalogue::WireFormat::V3Json,
+        title: "支付分服务用户授权成功通知",
+        rust_type: "PayscoreUserOpenService",
+        schema: "schema/kinds/payscore-user-open-service.yaml",
+        docs: &[
+            "https://pay.weixin.qq.com/wiki/doc/apiv3_partner/Offline/apis/chapter6_2_23.shtml",
+            "https://pay.weixin.qq.com/wiki/doc/apiv3/wxpay/payscore/chapter4_4.shtml",
+        ],
+        original_type: None,
+        retry_schedule: &[
+            15, 15, 30, 180, 600, 1200, 1800, 1800, 1800, 3600, 10800, 10800, 10800,
+            21600, 21600,
+        ],
+        business_key: &["service_id", "openid", "sub_openid", "openorclose_time"],
+        cross_check: &[
+            "sub_mch_id",
+            "sub_mchid",
+            "mch_id",
+            "mchid",
+            "service_id",
+            "openorclose_time",
+        ],
+        trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+    },
+    ::wechatpay_notify::catalogue::KindInfo {
+        id: "PAYSCORE.USER_OPEN_SERVICE#EDUSCHOOLPAY",
+        event_type: Some("PAYSCORE.USER_OPEN_SERVICE"),
+        variant: Some("EDUSCHOOLPAY"),
+        format: ::wechatpay_notify::catalogue::WireFormat::V3Json,
+        title: "校园轻松付用户签约成功通知",
+        rust_type: "PayscoreUserOpenServiceEduschoolpay",
+        schema: "schema/kinds/payscore-user-open-service-eduschoolpay.yaml",
+        docs: &[
+            "https://pay.weixin.qq.com/wiki/doc/apiv3_partner/Offline/apis/chapter5_3_10.shtml",
+        ],
+        original_type: None,
+        retry_schedule: &[
+            15, 15, 30, 180, 600, 1200, 1800, 1800, 1800, 3600, 10800, 10800, 10800,
+            21600, 21600,
+        ],
+        business_key: &["contract_id"],
+        cross_check: &["sub_mchid", "sub_mch_id", "mchid", "mch_id", "contract_id"],
+        trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+    },
+    ::wechatpay_notify::catalogue::KindInfo {
+        id: "PAYSCORE.USER_PAID",
+        event_type: Some("PAYSCORE.USER_PAID"),
+        variant: None,
+        format: ::wechatpay_notify::catalogue::WireFormat::V3Json,
+        title: "支付分服务用户支付成功通知",
+        rust_type: "PayscoreUserPaid",
+        schema: "schema/kinds/payscore-user-paid.yaml",
+        docs: &[
+            "https://pay.weixin.qq.com/wiki/doc/apiv3_partner/Offline/apis/chapter6_2_9.shtml",
+        ],
+        original_type: None,
+        retry_schedule: &[
+            15, 15, 30, 180, 600, 1200, 1800, 1800, 1800, 3600, 10800, 10800, 10800,
+            21600, 21600,
+        ],
+        business_key: &["out_order_no"],
+        cross_check: &["sub_mchid", "mchid", "out_order_no"],
+        trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+    },
+    ::wechatpay_notify::catalogue::KindInfo {
+        id: "PAYSCORE.USER_SIGN_PLAN",
+        event_type: Some("PAYSCORE.USER_SIGN_PLAN"),
+        variant: None,
+        format: ::wechatpay_notify::catalogue::WireFormat::V3Json,
+        title: "签约成功回调通知",
+        rust_type: "PayscoreUserSignPlan",
+        schema: "schema/kinds/payscore-user-sign-plan.yaml",
+        docs: &[
+            "https://pay.weixin.qq.com/docs/merchant/apis/payscore-plan/sign-plan-notice.html",
+            "https://pay.weixin.qq.com/docs/partner/apis/partner-payscore-plan/sign-plan-notice.html",
+        ],
+        original_type: None,
+        retry_schedule: &[60, 60, 60, 60, 60, 60, 60, 60, 60, 60, 60],
+        business_key: &["merchant_sign_plan_no"],
+        cross_check: &["sub_mchid", "mchid", "merchant_sign_plan_no"],
+        trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+    },
+    ::wechatpay_notify::catalogue::KindInfo {
+        id: "PROFITSHARING.RETURN",
+        event_type: Some("PROFITSHARING.RETURN"),
+        variant: None,
+        format: ::wechatpay_notify::catalogue::WireFormat::V3Json,
+        title: "分账回退通知",
+        rust_type: "ProfitsharingReturn",
+        schema: "schema/kinds/profitsharing-return.yaml",
+        docs: &[
+            "https://pay.weixin.qq.com/wiki/doc/api/allocation_sl.php?chapter=25_9&index=11",
+            "https://pay.weixin.qq.com/wiki/doc/apiv3/wxpay/ecommerce/profitsharing/chapter3_6.shtml",
+            "https://pay.weixin.qq.com/docs/partner/apis/ecommerce-profit-sharing/notification.html",
+            "https://pay.weixin.qq.com/docs/partner/apis/profit-sharing/notice-division.html",
+            "https://pay.weixin.qq.com/docs/merchant/apis/profit-sharing/notice-division.html",
+        ],
+        original_type: None,
+        retry_schedule: &[
+            15, 15, 30, 180, 600, 1200, 1800, 1800, 1800, 3600, 10800, 10800, 10800,
+            21600, 21600,
+        ],
+        business_key: &["out_order_no"],
+        cross_check: &["sub_mchid", "mchid", "sp_mchid", "out_order_no"],
+        trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+    },
+    ::wechatpay_notify::catalogue::KindInfo {
+        id: "PROFITSHARING.SUCCESS",
+        event_type: Some("PROFITSHARING.SUCCESS"),
+        variant: None,
+        format: ::wechatpay_notify::catalogue::WireFormat::V3Json,
+        title: "分账成功通知",
+        rust_type: "ProfitsharingSuccess",
+        schema: "schema/kinds/profitsharing-success.yaml",
+        docs: &[
+            "https://pay.weixin.qq.com/wiki/doc/api/allocation_sl.php?chapter=25_9&index=11",
+            "https://pay.weixin.qq.com/wiki/doc/apiv3/wxpay/ecommerce/profitsharing/chapter3_6.shtml",
+            "https://pay.weixin.qq.com/docs/partner/apis/ecommerce-profit-sharing/notification.html",
+            "https://pay.weixin.qq.com/docs/partner/apis/profit-sharing/notice-division.html",
+            "https://pay.weixin.qq.com/docs/merchant/apis/profit-sharing/notice-division.html",
+        ],
+        original_type: None,
+        retry_schedule: &[
+            15, 15, 30, 180, 600, 1200, 1800, 1800, 1800, 3600, 10800, 10800, 10800,
+            21600, 21600,
+        ],
+        business_key: &["out_order_no"],
+        cross_check: &["sub_mchid", "mchid", "sp_mchid", "out_order_no"],
+        trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+    },
+    ::wechatpay_notify::catalogue::KindInfo {
+        id: "RECHARGE.CLOSED",
+        event_type: Some("RECHARGE.CLOSED"),
+        variant: None,
+        format: ::wechatpay_notify::catalogue::WireFormat::V3Json,
+        title: "收付通商家充值-关闭充值通知",
+        rust_type: "RechargeClosed",
+        schema: "schema/kinds/recharge-closed.yaml",
+        docs: &[
+            "https://pay.weixin.qq.com/docs/partner/apis/platsolution-mch-recharge/notification/recharge-notice.html",
+        ],
+        original_type: None,
+        retry_schedule: &[
+            15, 15, 30, 180, 600, 1200, 1800, 1800, 1800, 3600, 10800, 10800, 10800,
+            21600, 21600,
+        ],
+        business_key: &["out_recharge_no"],
+        cross_check: &["sub_mchid", "sp_mchid", "out_recharge_no"],
+        trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+    },
+    ::wechatpay_notify::catalogue::KindInfo {
+        id: "RECHARGE.SUCCESS",
+        event_type: Some("RECHARGE.SUCCESS"),
+        variant: None,
+        format: ::wechatpay_notify::catalogue::WireFormat::V3Json,
+        title: "收付通商家充值-充值成功通知",
+        rust_type: "RechargeSuccess",
+        schema: "schema/kinds/recharge-success.yaml",
+        docs: &[
+            "https://pay.weixin.qq.com/docs/partner/apis/platsolution-mch-recharge/notification/recharge-notice.html",
+        ],
+        original_type: None,
+        retry_schedule: &[
+            15, 15, 30, 180, 600, 1200, 1800, 1800, 1800, 3600, 10800, 10800, 10800,
+            21600, 21600,
+        ],
+        business_key: &["out_recharge_no"],
+        cross_check: &["sub_mchid", "sp_mchid", "out_recharge_no"],
+        trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+    },
     ::wechatpay_notify::catalogue::KindInfo {
         id: "REFUND.ABNORMAL",
         event_type: Some("REFUND.ABNORMAL"),
@@ -195,6 +1996,132 @@ pub static KINDS: [::wechatpay_notify::catalogue::KindInfo; 7] = [
         trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
     },
     ::wechatpay_notify::catalogue::KindInfo {
+        id: "TRANSACTION.FAIL#INSURANCE_ENTRUST",
+        event_type: Some("TRANSACTION.FAIL"),
+        variant: Some("INSURANCE_ENTRUST"),
+        format: ::wechatpay_notify::catalogue::WireFormat::V3Json,
+        title: "保险商户委托代扣支付失败通知",
+        rust_type: "TransactionFailInsuranceEntrust",
+        schema: "schema/kinds/transaction-fail-insurance-entrust.yaml",
+        docs: &[
+            "https://pay.weixin.qq.com/docs/merchant/apis/insurance-entrusted-payment/deduct-result-notify.html",
+        ],
+        original_type: None,
+        retry_schedule: &[
+            15, 15, 30, 180, 600, 1200, 1800, 1800, 1800, 3600, 10800, 10800, 10800,
+            21600, 21600,
+        ],
+        business_key: &["out_trade_no"],
+        cross_check: &["mchid", "out_trade_no"],
+        trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+    },
+    ::wechatpay_notify::catalogue::KindInfo {
+        id: "TRANSACTION.FAIL#PARKING",
+        event_type: Some("TRANSACTION.FAIL"),
+        variant: Some("PARKING"),
+        format: ::wechatpay_notify::catalogue::WireFormat::V3Json,
+        title: "停车服务订单支付失败通知",
+        rust_type: "TransactionFailParking",
+        schema: "schema/kinds/transaction-fail-parking.yaml",
+        docs: &[
+            "https://pay.weixin.qq.com/wiki/doc/apiv3/apis/chapter8_8_6.shtml",
+            "https://pay.weixin.qq.com/wiki/doc/apiv3_partner/apis/chapter8_8_6.shtml",
+            "https://pay.wechatpay.cn/doc/v3/merchant/4012284311",
+        ],
+        original_type: None,
+        retry_schedule: &[
+            15, 15, 30, 180, 600, 1200, 1800, 1800, 1800, 3600, 10800, 10800, 10800,
+            21600, 21600,
+        ],
+        business_key: &["out_trade_no"],
+        cross_check: &["sub_mchid", "sp_mchid", "mchid", "out_trade_no"],
+        trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+    },
+    ::wechatpay_notify::catalogue::KindInfo {
+        id: "TRANSACTION.INDUSTRY_FAILED",
+        event_type: Some("TRANSACTION.INDUSTRY_FAILED"),
+        variant: None,
+        format: ::wechatpay_notify::catalogue::WireFormat::V3Json,
+        title: "校园轻松付订单支付失败通知",
+        rust_type: "TransactionIndustryFailed",
+        schema: "schema/kinds/transaction-industry-failed.yaml",
+        docs: &[
+            "https://pay.weixin.qq.com/wiki/doc/apiv3_partner/Offline/apis/chapter5_3_11.shtml",
+            "https://pay.weixin.qq.com/docs/partner/apis/campus-easy-pay/transactions/pay-result-notice.html",
+        ],
+        original_type: None,
+        retry_schedule: &[
+            15, 15, 30, 180, 600, 1200, 1800, 1800, 1800, 3600, 10800, 10800, 10800,
+            21600, 21600,
+        ],
+        business_key: &["out_trade_no"],
+        cross_check: &["sub_mchid", "mchid", "out_trade_no"],
+        trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+    },
+    ::wechatpay_notify::catalogue::KindInfo {
+        id: "TRANSACTION.INDUSTRY_SUCCESS",
+        event_type: Some("TRANSACTION.INDUSTRY_SUCCESS"),
+        variant: None,
+        format: ::wechatpay_notify::catalogue::WireFormat::V3Json,
+        title: "校园轻松付订单支付成功通知",
+        rust_type: "TransactionIndustrySuccess",
+        schema: "schema/kinds/transaction-industry-success.yaml",
+        docs: &[
+            "https://pay.weixin.qq.com/wiki/doc/apiv3_partner/Offline/apis/chapter5_3_11.shtml",
+            "https://pay.weixin.qq.com/docs/partner/apis/campus-easy-pay/transactions/pay-result-notice.html",
+        ],
+        original_type: None,
+        retry_schedule: &[
+            15, 15, 30, 180, 600, 1200, 1800, 1800, 1800, 3600, 10800, 10800, 10800,
+            21600, 21600,
+        ],
+        business_key: &["out_trade_no"],
+        cross_check: &["sub_mchid", "mchid", "out_trade_no"],
+        trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+    },
+    ::wechatpay_notify::catalogue::KindInfo {
+        id: "TRANSACTION.PAY_BACK#EDUSCHOOLPAY",
+        event_type: Some("TRANSACTION.PAY_BACK"),
+        variant: Some("EDUSCHOOLPAY"),
+        format: ::wechatpay_notify::catalogue::WireFormat::V3Json,
+        title: "校园轻松付用户还款通知",
+        rust_type: "TransactionPayBackEduschoolpay",
+        schema: "schema/kinds/transaction-pay-back-eduschoolpay.yaml",
+        docs: &[
+            "https://pay.weixin.qq.com/wiki/doc/apiv3_partner/Offline/apis/chapter5_3_12.shtml",
+        ],
+        original_type: None,
+        retry_schedule: &[
+            15, 15, 30, 180, 600, 1200, 1800, 1800, 1800, 3600, 10800, 10800, 10800,
+            21600, 21600,
+        ],
+        business_key: &["out_trade_no"],
+        cross_check: &["sub_mchid", "mchid", "out_trade_no"],
+        trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+    },
+    ::wechatpay_notify::catalogue::KindInfo {
+        id: "TRANSACTION.PAY_BACK#PARKING",
+        event_type: Some("TRANSACTION.PAY_BACK"),
+        variant: Some("PARKING"),
+        format: ::wechatpay_notify::catalogue::WireFormat::V3Json,
+        title: "停车服务用户还款通知",
+        rust_type: "TransactionPayBackParking",
+        schema: "schema/kinds/transaction-pay-back-parking.yaml",
+        docs: &[
+            "https://pay.weixin.qq.com/wiki/doc/apiv3/apis/chapter8_8_6.shtml",
+            "https://pay.weixin.qq.com/wiki/doc/apiv3_partner/apis/chapter8_8_6.shtml",
+            "https://pay.wechatpay.cn/doc/v3/merchant/4012284311",
+        ],
+        original_type: None,
+        retry_schedule: &[
+            15, 15, 30, 180, 600, 1200, 1800, 1800, 1800, 3600, 10800, 10800, 10800,
+            21600, 21600,
+        ],
+        business_key: &["out_trade_no"],
+        cross_check: &["sub_mchid", "sp_mchid", "mchid", "out_trade_no"],
+        trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+    },
+    ::wechatpay_notify::catalogue::KindInfo {
         id: "TRANSACTION.SUCCESS#BASIC",
         event_type: Some("TRANSACTION.SUCCESS"),
         variant: Some("BASIC"),
@@ -235,6 +2162,26 @@ pub static KINDS: [::wechatpay_notify::catalogue::KindInfo; 7] = [
         ],
         business_key: &["combine_out_trade_no"],
         cross_check: &["combine_appid", "combine_mchid", "combine_out_trade_no"],
+        trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+    },
+    ::wechatpay_notify::catalogue::KindInfo {
+        id: "TRANSACTION.SUCCESS#INSURANCE_ENTRUST",
+        event_type: Some("TRANSACTION.SUCCESS"),
+        variant: Some("INSURANCE_ENTRUST"),
+        format: ::wechatpay_notify::catalogue::WireFormat::V3Json,
+        title: "保险商户委托代扣成功支付通知",
+        rust_type: "TransactionSuccessInsuranceEntrust",
+        schema: "schema/kinds/transaction-success-insurance-entrust.yaml",
+        docs: &[
+            "https://pay.weixin.qq.com/docs/merchant/apis/insurance-entrusted-payment/deduct-result-notify.html",
+        ],
+        original_type: Some("transaction"),
+        retry_schedule: &[
+            15, 15, 30, 180, 600, 1200, 1800, 1800, 1800, 3600, 10800, 10800, 10800,
+            21600, 21600,
+        ],
+        business_key: &["out_trade_no"],
+        cross_check: &["mchid", "out_trade_no"],
         trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
     },
     ::wechatpay_notify::catalogue::KindInfo {
@@ -295,6 +2242,129 @@ pub static KINDS: [::wechatpay_notify::catalogue::KindInfo; 7] = [
         ],
         trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
     },
+    ::wechatpay_notify::catalogue::KindInfo {
+        id: "TRANSACTION.SUCCESS#PROFITSHARING",
+        event_type: Some("TRANSACTION.SUCCESS"),
+        variant: Some("PROFITSHARING"),
+        format: ::wechatpay_notify::catalogue::WireFormat::V3Json,
+        title: "分账动帐通知",
+        rust_type: "TransactionSuccessProfitsharing",
+        schema: "schema/kinds/transaction-success-profitsharing.yaml",
+        docs: &[
+            "https://pay.weixin.qq.com/doc/v2/partner/4011985282",
+            "https://pay.weixin.qq.com/docs/merchant/apis/profit-sharing/notice-division.html",
+            "https://pay.weixin.qq.com/docs/partner/apis/profit-sharing/notice-division.html",
+        ],
+        original_type: Some("profitsharing"),
+        retry_schedule: &[
+            15, 15, 30, 180, 600, 1200, 1800, 1800, 1800, 3600, 10800, 10800, 10800,
+            21600, 21600,
+        ],
+        business_key: &["out_order_no"],
+        cross_check: &["sub_mchid", "mchid", "sp_mchid", "out_order_no"],
+        trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+    },
+    ::wechatpay_notify::catalogue::KindInfo {
+        id: "VEHICLE.ENTRANCE_STATE_CHANGE",
+        event_type: Some("VEHICLE.ENTRANCE_STATE_CHANGE"),
+        variant: None,
+        format: ::wechatpay_notify::catalogue::WireFormat::V3Json,
+        title: "停车入场状态变更通知",
+        rust_type: "VehicleEntranceStateChange",
+        schema: "schema/kinds/vehicle-entrance-state-change.yaml",
+        docs: &[
+            "https://pay.weixin.qq.com/wiki/doc/apiv3/apis/chapter8_8_5.shtml",
+            "https://pay.weixin.qq.com/wiki/doc/apiv3_partner/apis/chapter8_8_5.shtml",
+        ],
+        original_type: None,
+        retry_schedule: &[
+            15, 15, 30, 180, 600, 1200, 1800, 1800, 1800, 3600, 10800, 10800, 10800,
+            21600, 21600,
+        ],
+        business_key: &["out_parking_no", "state_update_time"],
+        cross_check: &["sub_mchid", "sp_mchid", "out_parking_no", "state_update_time"],
+        trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+    },
+    ::wechatpay_notify::catalogue::KindInfo {
+        id: "VEHICLE.USER_STATE_CHANGE",
+        event_type: Some("VEHICLE.USER_STATE_CHANGE"),
+        variant: None,
+        format: ::wechatpay_notify::catalogue::WireFormat::V3Json,
+        title: "ETC授权签约状态变化通知",
+        rust_type: "VehicleUserStateChange",
+        schema: "schema/kinds/vehicle-user-state-change.yaml",
+        docs: &[
+            "https://pay.weixin.qq.com/docs/partner/apis/etc-authorization/notice/get-state-notice.html",
+        ],
+        original_type: None,
+        retry_schedule: &[
+            15, 15, 30, 180, 600, 1200, 1800, 1800, 1800, 3600, 10800, 10800, 10800,
+            21600, 21600,
+        ],
+        business_key: &["contract_id"],
+        cross_check: &["sub_mchid", "sp_mchid", "contract_id"],
+        trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+    },
+    ::wechatpay_notify::catalogue::KindInfo {
+        id: "VIOLATION.APPEAL",
+        event_type: Some("VIOLATION.APPEAL"),
+        variant: None,
+        format: ::wechatpay_notify::catalogue::WireFormat::V3Json,
+        title: "商户平台申诉通知",
+        rust_type: "ViolationAppeal",
+        schema: "schema/kinds/violation-appeal.yaml",
+        docs: &[
+            "https://pay.weixin.qq.com/wiki/doc/apiv3_partner/apis/chapter10_3_5.shtml",
+        ],
+        original_type: None,
+        retry_schedule: &[
+            15, 15, 30, 180, 600, 1200, 1800, 1800, 1800, 3600, 10800, 10800, 10800,
+            21600, 21600,
+        ],
+        business_key: &["record_id"],
+        cross_check: &["sub_mchid", "record_id"],
+        trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+    },
+    ::wechatpay_notify::catalogue::KindInfo {
+        id: "VIOLATION.INTERCEPT",
+        event_type: Some("VIOLATION.INTERCEPT"),
+        variant: None,
+        format: ::wechatpay_notify::catalogue::WireFormat::V3Json,
+        title: "商户平台拦截通知",
+        rust_type: "ViolationIntercept",
+        schema: "schema/kinds/violation-intercept.yaml",
+        docs: &[
+            "https://pay.weixin.qq.com/wiki/doc/apiv3_partner/apis/chapter10_3_5.shtml",
+        ],
+        original_type: None,
+        retry_schedule: &[
+            15, 15, 30, 180, 600, 1200, 1800, 1800, 1800, 3600, 10800, 10800, 10800,
+            21600, 21600,
+        ],
+        business_key: &["record_id"],
+        cross_check: &["sub_mchid", "record_id"],
+        trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+    },
+    ::wechatpay_notify::catalogue::KindInfo {
+        id: "VIOLATION.PUNISH",
+        event_type: Some("VIOLATION.PUNISH"),
+        variant: None,
+        format: ::wechatpay_notify::catalogue::WireFormat::V3Json,
+        title: "商户平台处罚通知",
+        rust_type: "ViolationPunish",
+        schema: "schema/kinds/violation-punish.yaml",
+        docs: &[
+            "https://pay.weixin.qq.com/wiki/doc/apiv3_partner/apis/chapter10_3_5.shtml",
+        ],
+        original_type: None,
+        retry_schedule: &[
+            15, 15, 30, 180, 600, 1200, 1800, 1800, 1800, 3600, 10800, 10800, 10800,
+            21600, 21600,
+        ],
+        business_key: &["record_id"],
+        cross_check: &["sub_mchid", "record_id"],
+        trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+    },
 ];
 /// What [`classify`] made of an APIv3 notification.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -324,24 +2394,182 @@ pub fn classify(
     plaintext: &[u8],
 ) -> Result<Classified, ::wechatpay_notify::probe::ProbeError> {
     match event_type {
+        "COMPLAINT.CREATE" => Ok(Classified::Kind(Kind::ComplaintCreate)),
+        "COMPLAINT.STATE_CHANGE" => Ok(Classified::Kind(Kind::ComplaintStateChange)),
+        "COUPON.SEND" => Ok(Classified::Kind(Kind::CouponSend)),
+        "COUPON.USE" => Ok(Classified::Kind(Kind::CouponUse)),
+        "DISCOUNT_CARD.AGREEMENT_ENDED" => {
+            Ok(Classified::Kind(Kind::DiscountCardAgreementEnded))
+        }
+        "DISCOUNT_CARD.GET_CARD" => Ok(Classified::Kind(Kind::DiscountCardGetCard)),
+        "DISCOUNT_CARD.SETTLEMENT" => Ok(Classified::Kind(Kind::DiscountCardSettlement)),
+        "DISCOUNT_CARD.USER_ACCEPTED" => {
+            Ok(Classified::Kind(Kind::DiscountCardUserAccepted))
+        }
+        "DISCOUNT_CARD.USER_PAID" => Ok(Classified::Kind(Kind::DiscountCardUserPaid)),
+        "ECOMMERCE_ENTRUST.SIGN" => Ok(Classified::Kind(Kind::EcommerceEntrustSign)),
+        "ECOMMERCE_ENTRUST.TERMINATE" => {
+            Ok(Classified::Kind(Kind::EcommerceEntrustTerminate))
+        }
+        "EDU_SCHOOL_PAY.USER_DEBT_STATE_UPDATE" => {
+            Ok(Classified::Kind(Kind::EduSchoolPayUserDebtStateUpdate))
+        }
+        "ENTRUST.RELEASE" => Ok(Classified::Kind(Kind::EntrustRelease)),
+        "ENTRUST.SIGN" => Ok(Classified::Kind(Kind::EntrustSign)),
+        "ENTRUST.SIGNING" => Ok(Classified::Kind(Kind::EntrustSigning)),
+        "ENTRUST.TERMINATE" => Ok(Classified::Kind(Kind::EntrustTerminate)),
+        "ENTRUST.TERMINATE_RETENTION" => {
+            Ok(Classified::Kind(Kind::EntrustTerminateRetention))
+        }
+        "FAPIAO.CARD_DISCARDED" => Ok(Classified::Kind(Kind::FapiaoCardDiscarded)),
+        "FAPIAO.CARD_INSERTED" => Ok(Classified::Kind(Kind::FapiaoCardInserted)),
+        "FAPIAO.ISSUED" => Ok(Classified::Kind(Kind::FapiaoIssued)),
+        "FAPIAO.REVERSED" => Ok(Classified::Kind(Kind::FapiaoReversed)),
+        "FAPIAO.USER_APPLIED" => Ok(Classified::Kind(Kind::FapiaoUserApplied)),
+        "HIRE_POWER_BANK.RECEIVE_INSURANCE" => {
+            Ok(Classified::Kind(Kind::HirePowerBankReceiveInsurance))
+        }
+        "INSURANCE_ENTRUST.RENEW" => Ok(Classified::Kind(Kind::InsuranceEntrustRenew)),
+        "INSURANCE_ENTRUST.SIGN" => Ok(Classified::Kind(Kind::InsuranceEntrustSign)),
+        "INSURANCE_ENTRUST.TERMINATE" => {
+            Ok(Classified::Kind(Kind::InsuranceEntrustTerminate))
+        }
+        "MALL_AUTH.ACTIVATE_CARD" => Ok(Classified::Kind(Kind::MallAuthActivateCard)),
+        "MALL_REFUND.SUCCESS" => Ok(Classified::Kind(Kind::MallRefundSuccess)),
+        "MALL_TRANSACTION.SUCCESS" => Ok(Classified::Kind(Kind::MallTransactionSuccess)),
+        "MCHTRANSFER.BATCH.CLOSED" => Ok(Classified::Kind(Kind::MchtransferBatchClosed)),
+        "MCHTRANSFER.BATCH.FINISHED" => {
+            Ok(Classified::Kind(Kind::MchtransferBatchFinished))
+        }
+        "MCHTRANSFER.BILL.FINISHED" => {
+            Ok(Classified::Kind(Kind::MchtransferBillFinished))
+        }
+        "MEMBERCARD.ACCEPT_CARD" => Ok(Classified::Kind(Kind::MembercardAcceptCard)),
+        "MEMBERCARD.ACTIVATE_CARD" => Ok(Classified::Kind(Kind::MembercardActivateCard)),
+        "MEMBERCARD.USERCARD_MANAGE" => {
+            Ok(Classified::Kind(Kind::MembercardUsercardManage))
+        }
+        "PAYSCORE.BIND_SERVICE_ACCOUNT" => {
+            Ok(Classified::Kind(Kind::PayscoreBindServiceAccount))
+        }
+        "PAYSCORE.USER_ACCEPTED" => Ok(Classified::Kind(Kind::PayscoreUserAccepted)),
+        "PAYSCORE.USER_CANCEL_SIGN_PLAN" => {
+            Ok(Classified::Kind(Kind::PayscoreUserCancelSignPlan))
+        }
+        "PAYSCORE.USER_CLOSE_SERVICE" => {
+            classify_payscore_user_close_service(original_type, plaintext)
+        }
+        "PAYSCORE.USER_CONFIRM" => Ok(Classified::Kind(Kind::PayscoreUserConfirm)),
+        "PAYSCORE.USER_OPEN_SERVICE" => {
+            classify_payscore_user_open_service(original_type, plaintext)
+        }
+        "PAYSCORE.USER_PAID" => Ok(Classified::Kind(Kind::PayscoreUserPaid)),
+        "PAYSCORE.USER_SIGN_PLAN" => Ok(Classified::Kind(Kind::PayscoreUserSignPlan)),
+        "PROFITSHARING.RETURN" => Ok(Classified::Kind(Kind::ProfitsharingReturn)),
+        "PROFITSHARING.SUCCESS" => Ok(Classified::Kind(Kind::ProfitsharingSuccess)),
+        "RECHARGE.CLOSED" => Ok(Classified::Kind(Kind::RechargeClosed)),
+        "RECHARGE.SUCCESS" => Ok(Classified::Kind(Kind::RechargeSuccess)),
         "REFUND.ABNORMAL" => Ok(Classified::Kind(Kind::RefundAbnormal)),
         "REFUND.CLOSED" => Ok(Classified::Kind(Kind::RefundClosed)),
         "REFUND.SUCCESS" => Ok(Classified::Kind(Kind::RefundSuccess)),
+        "TRANSACTION.FAIL" => classify_transaction_fail(original_type, plaintext),
+        "TRANSACTION.INDUSTRY_FAILED" => {
+            Ok(Classified::Kind(Kind::TransactionIndustryFailed))
+        }
+        "TRANSACTION.INDUSTRY_SUCCESS" => {
+            Ok(Classified::Kind(Kind::TransactionIndustrySuccess))
+        }
+        "TRANSACTION.PAY_BACK" => classify_transaction_pay_back(original_type, plaintext),
         "TRANSACTION.SUCCESS" => classify_transaction_success(original_type, plaintext),
+        "VEHICLE.ENTRANCE_STATE_CHANGE" => {
+            Ok(Classified::Kind(Kind::VehicleEntranceStateChange))
+        }
+        "VEHICLE.USER_STATE_CHANGE" => Ok(Classified::Kind(Kind::VehicleUserStateChange)),
+        "VIOLATION.APPEAL" => Ok(Classified::Kind(Kind::ViolationAppeal)),
+        "VIOLATION.INTERCEPT" => Ok(Classified::Kind(Kind::ViolationIntercept)),
+        "VIOLATION.PUNISH" => Ok(Classified::Kind(Kind::ViolationPunish)),
         _ => Ok(Classified::UnknownEventType),
     }
 }
-/// Tells apart the kinds of event_type `TRANSACTION.SUCCESS`.
-fn classify_transaction_success(
+/// Tells apart the kinds of event_type `PAYSCORE.USER_CLOSE_SERVICE`.
+fn classify_payscore_user_close_service(
     _original_type: Option<&str>,
     plaintext: &[u8],
 ) -> Result<Classified, ::wechatpay_notify::probe::ProbeError> {
-    let [f_combine_mchid, f_sp_mchid, f_sub_mchid, f_trade_scene] = ::wechatpay_notify::probe::top_level(
+    let [f_contract_id] = ::wechatpay_notify::probe::top_level(
         plaintext,
-        ["combine_mchid", "sp_mchid", "sub_mchid", "trade_scene"],
+        ["contract_id"],
+    )?;
+    if f_contract_id.is_present() {
+        return Ok(Classified::Kind(Kind::PayscoreUserCloseServiceEduschoolpay));
+    }
+    Ok(Classified::Kind(Kind::PayscoreUserCloseService))
+}
+/// Tells apart the kinds of event_type `PAYSCORE.USER_OPEN_SERVICE`.
+fn classify_payscore_user_open_service(
+    _original_type: Option<&str>,
+    plaintext: &[u8],
+) -> Result<Classified, ::wechatpay_notify::probe::ProbeError> {
+    let [f_contract_id] = ::wechatpay_notify::probe::top_level(
+        plaintext,
+        ["contract_id"],
+    )?;
+    if f_contract_id.is_present() {
+        return Ok(Classified::Kind(Kind::PayscoreUserOpenServiceEduschoolpay));
+    }
+    Ok(Classified::Kind(Kind::PayscoreUserOpenService))
+}
+/// Tells apart the kinds of event_type `TRANSACTION.FAIL`.
+fn classify_transaction_fail(
+    _original_type: Option<&str>,
+    plaintext: &[u8],
+) -> Result<Classified, ::wechatpay_notify::probe::ProbeError> {
+    let [f_trade_scene, f_trade_type] = ::wechatpay_notify::probe::top_level(
+        plaintext,
+        ["trade_scene", "trade_type"],
     )?;
     if f_trade_scene.equals("PARKING")? {
+        return Ok(Classified::Kind(Kind::TransactionFailParking));
+    }
+    if f_trade_type.equals("PAP")? {
+        return Ok(Classified::Kind(Kind::TransactionFailInsuranceEntrust));
+    }
+    Ok(Classified::NoVariant)
+}
+/// Tells apart the kinds of event_type `TRANSACTION.PAY_BACK`.
+fn classify_transaction_pay_back(
+    _original_type: Option<&str>,
+    plaintext: &[u8],
+) -> Result<Classified, ::wechatpay_notify::probe::ProbeError> {
+    let [f_trade_scene, f_trade_type] = ::wechatpay_notify::probe::top_level(
+        plaintext,
+        ["trade_scene", "trade_type"],
+    )?;
+    if f_trade_scene.equals("PARKING")? {
+        return Ok(Classified::Kind(Kind::TransactionPayBackParking));
+    }
+    if f_trade_type.equals("AUTH")? {
+        return Ok(Classified::Kind(Kind::TransactionPayBackEduschoolpay));
+    }
+    Ok(Classified::NoVariant)
+}
+/// Tells apart the kinds of event_type `TRANSACTION.SUCCESS`.
+fn classify_transaction_success(
+    original_type: Option<&str>,
+    plaintext: &[u8],
+) -> Result<Classified, ::wechatpay_notify::probe::ProbeError> {
+    let [f_combine_mchid, f_sp_mchid, f_sub_mchid, f_trade_scene, f_trade_type] = ::wechatpay_notify::probe::top_level(
+        plaintext,
+        ["combine_mchid", "sp_mchid", "sub_mchid", "trade_scene", "trade_type"],
+    )?;
+    if original_type == Some("profitsharing") {
+        return Ok(Classified::Kind(Kind::TransactionSuccessProfitsharing));
+    }
+    if f_trade_scene.equals("PARKING")? {
         return Ok(Classified::Kind(Kind::TransactionSuccessParking));
+    }
+    if f_trade_type.equals("PAP")? && !f_sp_mchid.is_present() {
+        return Ok(Classified::Kind(Kind::TransactionSuccessInsuranceEntrust));
     }
     if f_combine_mchid.is_present() {
         return Ok(Classified::Kind(Kind::TransactionSuccessCombine));
@@ -357,20 +2585,148 @@ fn classify_transaction_success(
 #[non_exhaustive]
 #[allow(clippy::large_enum_variant)]
 pub enum Notification {
+    /// `COMPLAINT.CREATE`: 产生新投诉通知
+    ComplaintCreate(super::kinds::ComplaintCreate),
+    /// `COMPLAINT.STATE_CHANGE`: 投诉状态变化通知
+    ComplaintStateChange(super::kinds::ComplaintStateChange),
+    /// `COUPON.SEND`: 领券事件回调通知
+    CouponSend(super::kinds::CouponSend),
+    /// `COUPON.USE`: 核销事件回调通知
+    CouponUse(super::kinds::CouponUse),
+    /// `DISCOUNT_CARD.AGREEMENT_ENDED`: 守约状态变化通知
+    DiscountCardAgreementEnded(super::kinds::DiscountCardAgreementEnded),
+    /// `DISCOUNT_CARD.GET_CARD`: 微信先享卡用户领卡通知
+    DiscountCardGetCard(super::kinds::DiscountCardGetCard),
+    /// `DISCOUNT_CARD.SETTLEMENT`: 微信先享卡用户结算通知
+    DiscountCardSettlement(super::kinds::DiscountCardSettlement),
+    /// `DISCOUNT_CARD.USER_ACCEPTED`: 微信先享卡用户领卡通知
+    DiscountCardUserAccepted(super::kinds::DiscountCardUserAccepted),
+    /// `DISCOUNT_CARD.USER_PAID`: 扣费状态变化通知
+    DiscountCardUserPaid(super::kinds::DiscountCardUserPaid),
+    /// `ECOMMERCE_ENTRUST.SIGN`: 收付通合单代扣签约成功通知
+    EcommerceEntrustSign(super::kinds::EcommerceEntrustSign),
+    /// `ECOMMERCE_ENTRUST.TERMINATE`: 收付通合单代扣解约成功通知
+    EcommerceEntrustTerminate(super::kinds::EcommerceEntrustTerminate),
+    /// `EDU_SCHOOL_PAY.USER_DEBT_STATE_UPDATE`: 校园轻松付用户欠款状态变化通知
+    EduSchoolPayUserDebtStateUpdate(super::kinds::EduSchoolPayUserDebtStateUpdate),
+    /// `ENTRUST.RELEASE`: 教育续费通解约成功通知
+    EntrustRelease(super::kinds::EntrustRelease),
+    /// `ENTRUST.SIGN`: 委托代扣签约成功通知
+    EntrustSign(super::kinds::EntrustSign),
+    /// `ENTRUST.SIGNING`: 教育续费通签约成功通知
+    EntrustSigning(super::kinds::EntrustSigning),
+    /// `ENTRUST.TERMINATE`: 委托代扣解约成功通知
+    EntrustTerminate(super::kinds::EntrustTerminate),
+    /// `ENTRUST.TERMINATE_RETENTION`: 代扣解约-获取解约挽留信息
+    EntrustTerminateRetention(super::kinds::EntrustTerminateRetention),
+    /// `FAPIAO.CARD_DISCARDED`: 发票卡券作废通知
+    FapiaoCardDiscarded(super::kinds::FapiaoCardDiscarded),
+    /// `FAPIAO.CARD_INSERTED`: 发票插入用户卡包成功通知
+    FapiaoCardInserted(super::kinds::FapiaoCardInserted),
+    /// `FAPIAO.ISSUED`: 发票开具成功通知
+    FapiaoIssued(super::kinds::FapiaoIssued),
+    /// `FAPIAO.REVERSED`: 发票冲红成功通知
+    FapiaoReversed(super::kinds::FapiaoReversed),
+    /// `FAPIAO.USER_APPLIED`: 用户发票抬头填写完成通知
+    FapiaoUserApplied(super::kinds::FapiaoUserApplied),
+    /// `HIRE_POWER_BANK.RECEIVE_INSURANCE`: 隔夜归还保险订单状态变化通知
+    HirePowerBankReceiveInsurance(super::kinds::HirePowerBankReceiveInsurance),
+    /// `INSURANCE_ENTRUST.RENEW`: 保险商户委托代扣续期完成通知
+    InsuranceEntrustRenew(super::kinds::InsuranceEntrustRenew),
+    /// `INSURANCE_ENTRUST.SIGN`: 保险商户委托代扣签约成功通知
+    InsuranceEntrustSign(super::kinds::InsuranceEntrustSign),
+    /// `INSURANCE_ENTRUST.TERMINATE`: 保险商户委托代扣解约成功通知
+    InsuranceEntrustTerminate(super::kinds::InsuranceEntrustTerminate),
+    /// `MALL_AUTH.ACTIVATE_CARD`: 商圈会员积分服务授权结果通知
+    MallAuthActivateCard(super::kinds::MallAuthActivateCard),
+    /// `MALL_REFUND.SUCCESS`: 商圈会员场内退款通知
+    MallRefundSuccess(super::kinds::MallRefundSuccess),
+    /// `MALL_TRANSACTION.SUCCESS`: 商圈会员场内支付结果通知
+    MallTransactionSuccess(super::kinds::MallTransactionSuccess),
+    /// `MCHTRANSFER.BATCH.CLOSED`: 商家转账批次关闭通知
+    MchtransferBatchClosed(super::kinds::MchtransferBatchClosed),
+    /// `MCHTRANSFER.BATCH.FINISHED`: 商家转账批次完成通知
+    MchtransferBatchFinished(super::kinds::MchtransferBatchFinished),
+    /// `MCHTRANSFER.BILL.FINISHED`: 商家转账单据终态通知
+    MchtransferBillFinished(super::kinds::MchtransferBillFinished),
+    /// `MEMBERCARD.ACCEPT_CARD`: 会员卡领卡事件通知
+    MembercardAcceptCard(super::kinds::MembercardAcceptCard),
+    /// `MEMBERCARD.ACTIVATE_CARD`: 会员卡激活事件通知
+    MembercardActivateCard(super::kinds::MembercardActivateCard),
+    /// `MEMBERCARD.USERCARD_MANAGE`: 用户管理会员卡事件通知
+    MembercardUsercardManage(super::kinds::MembercardUsercardManage),
+    /// `PAYSCORE.BIND_SERVICE_ACCOUNT`: 服务账户绑定结果通知
+    PayscoreBindServiceAccount(super::kinds::PayscoreBindServiceAccount),
+    /// `PAYSCORE.USER_ACCEPTED`: 支付分服务确认订单通知
+    PayscoreUserAccepted(super::kinds::PayscoreUserAccepted),
+    /// `PAYSCORE.USER_CANCEL_SIGN_PLAN`: 取消签约回调通知
+    PayscoreUserCancelSignPlan(super::kinds::PayscoreUserCancelSignPlan),
+    /// `PAYSCORE.USER_CLOSE_SERVICE`: 支付分服务用户解除授权成功通知
+    PayscoreUserCloseService(super::kinds::PayscoreUserCloseService),
+    /// `PAYSCORE.USER_CLOSE_SERVICE#EDUSCHOOLPAY`: 校园轻松付用户解约成功通知
+    PayscoreUserCloseServiceEduschoolpay(
+        super::kinds::PayscoreUserCloseServiceEduschoolpay,
+    ),
+    /// `PAYSCORE.USER_CONFIRM`: 支付分服务用户确认成功通知
+    PayscoreUserConfirm(super::kinds::PayscoreUserConfirm),
+    /// `PAYSCORE.USER_OPEN_SERVICE`: 支付分服务用户授权成功通知
+    PayscoreUserOpenService(super::kinds::PayscoreUserOpenService),
+    /// `PAYSCORE.USER_OPEN_SERVICE#EDUSCHOOLPAY`: 校园轻松付用户签约成功通知
+    PayscoreUserOpenServiceEduschoolpay(
+        super::kinds::PayscoreUserOpenServiceEduschoolpay,
+    ),
+    /// `PAYSCORE.USER_PAID`: 支付分服务用户支付成功通知
+    PayscoreUserPaid(super::kinds::PayscoreUserPaid),
+    /// `PAYSCORE.USER_SIGN_PLAN`: 签约成功回调通知
+    PayscoreUserSignPlan(super::kinds::PayscoreUserSignPlan),
+    /// `PROFITSHARING.RETURN`: 分账回退通知
+    ProfitsharingReturn(super::kinds::ProfitsharingReturn),
+    /// `PROFITSHARING.SUCCESS`: 分账成功通知
+    ProfitsharingSuccess(super::kinds::ProfitsharingSuccess),
+    /// `RECHARGE.CLOSED`: 收付通商家充值-关闭充值通知
+    RechargeClosed(super::kinds::RechargeClosed),
+    /// `RECHARGE.SUCCESS`: 收付通商家充值-充值成功通知
+    RechargeSuccess(super::kinds::RechargeSuccess),
     /// `REFUND.ABNORMAL`: 退款异常通知
     RefundAbnormal(super::kinds::RefundAbnormal),
     /// `REFUND.CLOSED`: 退款关闭通知
     RefundClosed(super::kinds::RefundClosed),
     /// `REFUND.SUCCESS`: 退款成功通知
     RefundSuccess(super::kinds::RefundSuccess),
+    /// `TRANSACTION.FAIL#INSURANCE_ENTRUST`: 保险商户委托代扣支付失败通知
+    TransactionFailInsuranceEntrust(super::kinds::TransactionFailInsuranceEntrust),
+    /// `TRANSACTION.FAIL#PARKING`: 停车服务订单支付失败通知
+    TransactionFailParking(super::kinds::TransactionFailParking),
+    /// `TRANSACTION.INDUSTRY_FAILED`: 校园轻松付订单支付失败通知
+    TransactionIndustryFailed(super::kinds::TransactionIndustryFailed),
+    /// `TRANSACTION.INDUSTRY_SUCCESS`: 校园轻松付订单支付成功通知
+    TransactionIndustrySuccess(super::kinds::TransactionIndustrySuccess),
+    /// `TRANSACTION.PAY_BACK#EDUSCHOOLPAY`: 校园轻松付用户还款通知
+    TransactionPayBackEduschoolpay(super::kinds::TransactionPayBackEduschoolpay),
+    /// `TRANSACTION.PAY_BACK#PARKING`: 停车服务用户还款通知
+    TransactionPayBackParking(super::kinds::TransactionPayBackParking),
     /// `TRANSACTION.SUCCESS#BASIC`: 普通支付通知
     TransactionSuccessBasic(super::kinds::TransactionSuccessBasic),
     /// `TRANSACTION.SUCCESS#COMBINE`: 合单支付通知
     TransactionSuccessCombine(super::kinds::TransactionSuccessCombine),
+    /// `TRANSACTION.SUCCESS#INSURANCE_ENTRUST`: 保险商户委托代扣成功支付通知
+    TransactionSuccessInsuranceEntrust(super::kinds::TransactionSuccessInsuranceEntrust),
     /// `TRANSACTION.SUCCESS#PARKING`: 停车服务订单支付成功通知
     TransactionSuccessParking(super::kinds::TransactionSuccessParking),
     /// `TRANSACTION.SUCCESS#PARTNER`: 服务商支付通知
     TransactionSuccessPartner(super::kinds::TransactionSuccessPartner),
+    /// `TRANSACTION.SUCCESS#PROFITSHARING`: 分账动帐通知
+    TransactionSuccessProfitsharing(super::kinds::TransactionSuccessProfitsharing),
+    /// `VEHICLE.ENTRANCE_STATE_CHANGE`: 停车入场状态变更通知
+    VehicleEntranceStateChange(super::kinds::VehicleEntranceStateChange),
+    /// `VEHICLE.USER_STATE_CHANGE`: ETC授权签约状态变化通知
+    VehicleUserStateChange(super::kinds::VehicleUserStateChange),
+    /// `VIOLATION.APPEAL`: 商户平台申诉通知
+    ViolationAppeal(super::kinds::ViolationAppeal),
+    /// `VIOLATION.INTERCEPT`: 商户平台拦截通知
+    ViolationIntercept(super::kinds::ViolationIntercept),
+    /// `VIOLATION.PUNISH`: 商户平台处罚通知
+    ViolationPunish(super::kinds::ViolationPunish),
     /// A notification of an event_type the catalogue does not know, kept as raw JSON.
     Unknown(::wechatpay_notify::catalogue::UnknownNotification),
 }
@@ -378,14 +2734,114 @@ impl Notification {
     /// The kind, or `None` for [`Notification::Unknown`].
     pub fn kind(&self) -> Option<Kind> {
         match self {
+            Notification::ComplaintCreate(_) => Some(Kind::ComplaintCreate),
+            Notification::ComplaintStateChange(_) => Some(Kind::ComplaintStateChange),
+            Notification::CouponSend(_) => Some(Kind::CouponSend),
+            Notification::CouponUse(_) => Some(Kind::CouponUse),
+            Notification::DiscountCardAgreementEnded(_) => {
+                Some(Kind::DiscountCardAgreementEnded)
+            }
+            Notification::DiscountCardGetCard(_) => Some(Kind::DiscountCardGetCard),
+            Notification::DiscountCardSettlement(_) => Some(Kind::DiscountCardSettlement),
+            Notification::DiscountCardUserAccepted(_) => {
+                Some(Kind::DiscountCardUserAccepted)
+            }
+            Notification::DiscountCardUserPaid(_) => Some(Kind::DiscountCardUserPaid),
+            Notification::EcommerceEntrustSign(_) => Some(Kind::EcommerceEntrustSign),
+            Notification::EcommerceEntrustTerminate(_) => {
+                Some(Kind::EcommerceEntrustTerminate)
+            }
+            Notification::EduSchoolPayUserDebtStateUpdate(_) => {
+                Some(Kind::EduSchoolPayUserDebtStateUpdate)
+            }
+            Notification::EntrustRelease(_) => Some(Kind::EntrustRelease),
+            Notification::EntrustSign(_) => Some(Kind::EntrustSign),
+            Notification::EntrustSigning(_) => Some(Kind::EntrustSigning),
+            Notification::EntrustTerminate(_) => Some(Kind::EntrustTerminate),
+            Notification::EntrustTerminateRetention(_) => {
+                Some(Kind::EntrustTerminateRetention)
+            }
+            Notification::FapiaoCardDiscarded(_) => Some(Kind::FapiaoCardDiscarded),
+            Notification::FapiaoCardInserted(_) => Some(Kind::FapiaoCardInserted),
+            Notification::FapiaoIssued(_) => Some(Kind::FapiaoIssued),
+            Notification::FapiaoReversed(_) => Some(Kind::FapiaoReversed),
+            Notification::FapiaoUserApplied(_) => Some(Kind::FapiaoUserApplied),
+            Notification::HirePowerBankReceiveInsurance(_) => {
+                Some(Kind::HirePowerBankReceiveInsurance)
+            }
+            Notification::InsuranceEntrustRenew(_) => Some(Kind::InsuranceEntrustRenew),
+            Notification::InsuranceEntrustSign(_) => Some(Kind::InsuranceEntrustSign),
+            Notification::InsuranceEntrustTerminate(_) => {
+                Some(Kind::InsuranceEntrustTerminate)
+            }
+            Notification::MallAuthActivateCard(_) => Some(Kind::MallAuthActivateCard),
+            Notification::MallRefundSuccess(_) => Some(Kind::MallRefundSuccess),
+            Notification::MallTransactionSuccess(_) => Some(Kind::MallTransactionSuccess),
+            Notification::MchtransferBatchClosed(_) => Some(Kind::MchtransferBatchClosed),
+            Notification::MchtransferBatchFinished(_) => {
+                Some(Kind::MchtransferBatchFinished)
+            }
+            Notification::MchtransferBillFinished(_) => {
+                Some(Kind::MchtransferBillFinished)
+            }
+            Notification::MembercardAcceptCard(_) => Some(Kind::MembercardAcceptCard),
+            Notification::MembercardActivateCard(_) => Some(Kind::MembercardActivateCard),
+            Notification::MembercardUsercardManage(_) => {
+                Some(Kind::MembercardUsercardManage)
+            }
+            Notification::PayscoreBindServiceAccount(_) => {
+                Some(Kind::PayscoreBindServiceAccount)
+            }
+            Notification::PayscoreUserAccepted(_) => Some(Kind::PayscoreUserAccepted),
+            Notification::PayscoreUserCancelSignPlan(_) => {
+                Some(Kind::PayscoreUserCancelSignPlan)
+            }
+            Notification::PayscoreUserCloseService(_) => {
+                Some(Kind::PayscoreUserCloseService)
+            }
+            Notification::PayscoreUserCloseServiceEduschoolpay(_) => {
+                Some(Kind::PayscoreUserCloseServiceEduschoolpay)
+            }
+            Notification::PayscoreUserConfirm(_) => Some(Kind::PayscoreUserConfirm),
+            Notification::PayscoreUserOpenService(_) => {
+                Some(Kind::PayscoreUserOpenService)
+            }
+            Notification::PayscoreUserOpenServiceEduschoolpay(_) => {
+                Some(Kind::PayscoreUserOpenServiceEduschoolpay)
+            }
+            Notification::PayscoreUserPaid(_) => Some(Kind::PayscoreUserPaid),
+            Notification::PayscoreUserSignPlan(_) => Some(Kind::PayscoreUserSignPlan),
+            Notification::ProfitsharingReturn(_) => Some(Kind::ProfitsharingReturn),
+            Notification::ProfitsharingSuccess(_) => Some(Kind::ProfitsharingSuccess),
+            Notification::RechargeClosed(_) => Some(Kind::RechargeClosed),
+            Notification::RechargeSuccess(_) => Some(Kind::RechargeSuccess),
             Notification::RefundAbnormal(_) => Some(Kind::RefundAbnormal),
             Notification::RefundClosed(_) => Some(Kind::RefundClosed),
             Notification::RefundSuccess(_) => Some(Kind::RefundSuccess),
+            Notification::TransactionFailInsuranceEntrust(_) => {
+                Some(Kind::TransactionFailInsuranceEntrust)
+            }
+            Notification::TransactionFailParking(_) => Some(Kind::TransactionFailParking),
+            Notification::TransactionIndustryFailed(_) => {
+                Some(Kind::TransactionIndustryFailed)
+            }
+            Notification::TransactionIndustrySuccess(_) => {
+                Some(Kind::TransactionIndustrySuccess)
+            }
+            Notification::TransactionPayBackEduschoolpay(_) => {
+                Some(Kind::TransactionPayBackEduschoolpay)
+            }
+            Notification::TransactionPayBackParking(_) => {
+                Some(Kind::TransactionPayBackParking)
+            }
             Notification::TransactionSuccessBasic(_) => {
                 Some(Kind::TransactionSuccessBasic)
             }
             Notification::TransactionSuccessCombine(_) => {
                 Some(Kind::TransactionSuccessCombine)
+            }
+            Notification::TransactionSuccessInsuranceEntrust(_) => {
+                Some(Kind::TransactionSuccessInsuranceEntrust)
             }
             Notification::TransactionSuccessParking(_) => {
                 Some(Kind::TransactionSuccessParking)
@@ -393,6 +2849,16 @@ impl Notification {
             Notification::TransactionSuccessPartner(_) => {
                 Some(Kind::TransactionSuccessPartner)
             }
+            Notification::TransactionSuccessProfitsharing(_) => {
+                Some(Kind::TransactionSuccessProfitsharing)
+            }
+            Notification::VehicleEntranceStateChange(_) => {
+                Some(Kind::VehicleEntranceStateChange)
+            }
+            Notification::VehicleUserStateChange(_) => Some(Kind::VehicleUserStateChange),
+            Notification::ViolationAppeal(_) => Some(Kind::ViolationAppeal),
+            Notification::ViolationIntercept(_) => Some(Kind::ViolationIntercept),
+            Notification::ViolationPunish(_) => Some(Kind::ViolationPunish),
             Notification::Unknown(_) => None,
         }
     }
@@ -404,6 +2870,153 @@ impl Notification {
     /// [`Notification::Unknown`].
     pub fn business_fact(&self) -> Option<::wechatpay_notify::catalogue::BusinessFact> {
         match self {
+            Notification::ComplaintCreate(v) => {
+                Some(::wechatpay_notify::catalogue::KindType::business_fact(v))
+            }
+            Notification::ComplaintStateChange(v) => {
+                Some(::wechatpay_notify::catalogue::KindType::business_fact(v))
+            }
+            Notification::CouponSend(v) => {
+                Some(::wechatpay_notify::catalogue::KindType::business_fact(v))
+            }
+            Notification::CouponUse(v) => {
+                Some(::wechatpay_notify::catalogue::KindType::business_fact(v))
+            }
+            Notification::DiscountCardAgreementEnded(v) => {
+                Some(::wechatpay_notify::catalogue::KindType::business_fact(v))
+            }
+            Notification::DiscountCardGetCard(v) => {
+                Some(::wechatpay_notify::catalogue::KindType::business_fact(v))
+            }
+            Notification::DiscountCardSettlement(v) => {
+                Some(::wechatpay_notify::catalogue::KindType::business_fact(v))
+            }
+            Notification::DiscountCardUserAccepted(v) => {
+                Some(::wechatpay_notify::catalogue::KindType::business_fact(v))
+            }
+            Notification::DiscountCardUserPaid(v) => {
+                Some(::wechatpay_notify::catalogue::KindType::business_fact(v))
+            }
+            Notification::EcommerceEntrustSign(v) => {
+                Some(::wechatpay_notify::catalogue::KindType::business_fact(v))
+            }
+            Notification::EcommerceEntrustTerminate(v) => {
+                Some(::wechatpay_notify::catalogue::KindType::business_fact(v))
+            }
+            Notification::EduSchoolPayUserDebtStateUpdate(v) => {
+                Some(::wechatpay_notify::catalogue::KindType::business_fact(v))
+            }
+            Notification::EntrustRelease(v) => {
+                Some(::wechatpay_notify::catalogue::KindType::business_fact(v))
+            }
+            Notification::EntrustSign(v) => {
+                Some(::wechatpay_notify::catalogue::KindType::business_fact(v))
+            }
+            Notification::EntrustSigning(v) => {
+                Some(::wechatpay_notify::catalogue::KindType::business_fact(v))
+            }
+            Notification::EntrustTerminate(v) => {
+                Some(::wechatpay_notify::catalogue::KindType::business_fact(v))
+            }
+            Notification::EntrustTerminateRetention(v) => {
+                Some(::wechatpay_notify::catalogue::KindType::business_fact(v))
+            }
+            Notification::FapiaoCardDiscarded(v) => {
+                Some(::wechatpay_notify::catalogue::KindType::business_fact(v))
+            }
+            Notification::FapiaoCardInserted(v) => {
+                Some(::wechatpay_notify::catalogue::KindType::business_fact(v))
+            }
+            Notification::FapiaoIssued(v) => {
+                Some(::wechatpay_notify::catalogue::KindType::business_fact(v))
+            }
+            Notification::FapiaoReversed(v) => {
+                Some(::wechatpay_notify::catalogue::KindType::business_fact(v))
+            }
+            Notification::FapiaoUserApplied(v) => {
+                Some(::wechatpay_notify::catalogue::KindType::business_fact(v))
+            }
+            Notification::HirePowerBankReceiveInsurance(v) => {
+                Some(::wechatpay_notify::catalogue::KindType::business_fact(v))
+            }
+            Notification::InsuranceEntrustRenew(v) => {
+                Some(::wechatpay_notify::catalogue::KindType::business_fact(v))
+            }
+            Notification::InsuranceEntrustSign(v) => {
+                Some(::wechatpay_notify::catalogue::KindType::business_fact(v))
+            }
+            Notification::InsuranceEntrustTerminate(v) => {
+                Some(::wechatpay_notify::catalogue::KindType::business_fact(v))
+            }
+            Notification::MallAuthActivateCard(v) => {
+                Some(::wechatpay_notify::catalogue::KindType::business_fact(v))
+            }
+            Notification::MallRefundSuccess(v) => {
+                Some(::wechatpay_notify::catalogue::KindType::business_fact(v))
+            }
+            Notification::MallTransactionSuccess(v) => {
+                Some(::wechatpay_notify::catalogue::KindType::business_fact(v))
+            }
+            Notification::MchtransferBatchClosed(v) => {
+                Some(::wechatpay_notify::catalogue::KindType::business_fact(v))
+            }
+            Notification::MchtransferBatchFinished(v) => {
+                Some(::wechatpay_notify::catalogue::KindType::business_fact(v))
+            }
+            Notification::MchtransferBillFinished(v) => {
+                Some(::wechatpay_notify::catalogue::KindType::business_fact(v))
+            }
+            Notification::MembercardAcceptCard(v) => {
+                Some(::wechatpay_notify::catalogue::KindType::business_fact(v))
+            }
+            Notification::MembercardActivateCard(v) => {
+                Some(::wechatpay_notify::catalogue::KindType::business_fact(v))
+            }
+            Notification::MembercardUsercardManage(v) => {
+                Some(::wechatpay_notify::catalogue::KindType::business_fact(v))
+            }
+            Notification::PayscoreBindServiceAccount(v) => {
+                Some(::wechatpay_notify::catalogue::KindType::business_fact(v))
+            }
+            Notification::PayscoreUserAccepted(v) => {
+                Some(::wechatpay_notify::catalogue::KindType::business_fact(v))
+            }
+            Notification::PayscoreUserCancelSignPlan(v) => {
+                Some(::wechatpay_notify::catalogue::KindType::business_fact(v))
+            }
+            Notification::PayscoreUserCloseService(v) => {
+                Some(::wechatpay_notify::catalogue::KindType::business_fact(v))
+            }
+            Notification::PayscoreUserCloseServiceEduschoolpay(v) => {
+                Some(::wechatpay_notify::catalogue::KindType::business_fact(v))
+            }
+            Notification::PayscoreUserConfirm(v) => {
+                Some(::wechatpay_notify::catalogue::KindType::business_fact(v))
+            }
+            Notification::PayscoreUserOpenService(v) => {
+                Some(::wechatpay_notify::catalogue::KindType::business_fact(v))
+            }
+            Notification::PayscoreUserOpenServiceEduschoolpay(v) => {
+                Some(::wechatpay_notify::catalogue::KindType::business_fact(v))
+            }
+            Notification::PayscoreUserPaid(v) => {
+                Some(::wechatpay_notify::catalogue::KindType::business_fact(v))
+            }
+            Notification::PayscoreUserSignPlan(v) => {
+                Some(::wechatpay_notify::catalogue::KindType::business_fact(v))
+            }
+            Notification::ProfitsharingReturn(v) => {
+                Some(::wechatpay_notify::catalogue::KindType::business_fact(v))
+            }
+            Notification::ProfitsharingSuccess(v) => {
+                Some(::wechatpay_notify::catalogue::KindType::business_fact(v))
+            }
+            Notification::RechargeClosed(v) => {
+                Some(::wechatpay_notify::catalogue::KindType::business_fact(v))
+            }
+            Notification::RechargeSuccess(v) => {
+                Some(::wechatpay_notify::catalogue::KindType::business_fact(v))
+            }
             Notification::RefundAbnormal(v) => {
                 Some(::wechatpay_notify::catalogue::KindType::business_fact(v))
             }
@@ -413,16 +3026,55 @@ impl Notification {
             Notification::RefundSuccess(v) => {
                 Some(::wechatpay_notify::catalogue::KindType::business_fact(v))
             }
+            Notification::TransactionFailInsuranceEntrust(v) => {
+                Some(::wechatpay_notify::catalogue::KindType::business_fact(v))
+            }
+            Notification::TransactionFailParking(v) => {
+                Some(::wechatpay_notify::catalogue::KindType::business_fact(v))
+            }
+            Notification::TransactionIndustryFailed(v) => {
+                Some(::wechatpay_notify::catalogue::KindType::business_fact(v))
+            }
+            Notification::TransactionIndustrySuccess(v) => {
+                Some(::wechatpay_notify::catalogue::KindType::business_fact(v))
+            }
+            Notification::TransactionPayBackEduschoolpay(v) => {
+                Some(::wechatpay_notify::catalogue::KindType::business_fact(v))
+            }
+            Notification::TransactionPayBackParking(v) => {
+                Some(::wechatpay_notify::catalogue::KindType::business_fact(v))
+            }
             Notification::TransactionSuccessBasic(v) => {
                 Some(::wechatpay_notify::catalogue::KindType::business_fact(v))
             }
             Notification::TransactionSuccessCombine(v) => {
                 Some(::wechatpay_notify::catalogue::KindType::business_fact(v))
             }
+            Notification::TransactionSuccessInsuranceEntrust(v) => {
+                Some(::wechatpay_notify::catalogue::KindType::business_fact(v))
+            }
             Notification::TransactionSuccessParking(v) => {
                 Some(::wechatpay_notify::catalogue::KindType::business_fact(v))
             }
             Notification::TransactionSuccessPartner(v) => {
+                Some(::wechatpay_notify::catalogue::KindType::business_fact(v))
+            }
+            Notification::TransactionSuccessProfitsharing(v) => {
+                Some(::wechatpay_notify::catalogue::KindType::business_fact(v))
+            }
+            Notification::VehicleEntranceStateChange(v) => {
+                Some(::wechatpay_notify::catalogue::KindType::business_fact(v))
+            }
+            Notification::VehicleUserStateChange(v) => {
+                Some(::wechatpay_notify::catalogue::KindType::business_fact(v))
+            }
+            Notification::ViolationAppeal(v) => {
+                Some(::wechatpay_notify::catalogue::KindType::business_fact(v))
+            }
+            Notification::ViolationIntercept(v) => {
+                Some(::wechatpay_notify::catalogue::KindType::business_fact(v))
+            }
+            Notification::ViolationPunish(v) => {
                 Some(::wechatpay_notify::catalogue::KindType::business_fact(v))
             }
             Notification::Unknown(_) => None,
@@ -436,6 +3088,153 @@ impl ::wechatpay_notify::validate::Validate for Notification {
         out: &mut ::wechatpay_notify::validate::Violations,
     ) {
         match self {
+            Notification::ComplaintCreate(v) => {
+                ::wechatpay_notify::validate::Validate::validate_into(v, path, out)
+            }
+            Notification::ComplaintStateChange(v) => {
+                ::wechatpay_notify::validate::Validate::validate_into(v, path, out)
+            }
+            Notification::CouponSend(v) => {
+                ::wechatpay_notify::validate::Validate::validate_into(v, path, out)
+            }
+            Notification::CouponUse(v) => {
+                ::wechatpay_notify::validate::Validate::validate_into(v, path, out)
+            }
+            Notification::DiscountCardAgreementEnded(v) => {
+                ::wechatpay_notify::validate::Validate::validate_into(v, path, out)
+            }
+            Notification::DiscountCardGetCard(v) => {
+                ::wechatpay_notify::validate::Validate::validate_into(v, path, out)
+            }
+            Notification::DiscountCardSettlement(v) => {
+                ::wechatpay_notify::validate::Validate::validate_into(v, path, out)
+            }
+            Notification::DiscountCardUserAccepted(v) => {
+                ::wechatpay_notify::validate::Validate::validate_into(v, path, out)
+            }
+            Notification::DiscountCardUserPaid(v) => {
+                ::wechatpay_notify::validate::Validate::validate_into(v, path, out)
+            }
+            Notification::EcommerceEntrustSign(v) => {
+                ::wechatpay_notify::validate::Validate::validate_into(v, path, out)
+            }
+            Notification::EcommerceEntrustTerminate(v) => {
+                ::wechatpay_notify::validate::Validate::validate_into(v, path, out)
+            }
+            Notification::EduSchoolPayUserDebtStateUpdate(v) => {
+                ::wechatpay_notify::validate::Validate::validate_into(v, path, out)
+            }
+            Notification::EntrustRelease(v) => {
+                ::wechatpay_notify::validate::Validate::validate_into(v, path, out)
+            }
+            Notification::EntrustSign(v) => {
+                ::wechatpay_notify::validate::Validate::validate_into(v, path, out)
+            }
+            Notification::EntrustSigning(v) => {
+                ::wechatpay_notify::validate::Validate::validate_into(v, path, out)
+            }
+            Notification::EntrustTerminate(v) => {
+                ::wechatpay_notify::validate::Validate::validate_into(v, path, out)
+            }
+            Notification::EntrustTerminateRetention(v) => {
+                ::wechatpay_notify::validate::Validate::validate_into(v, path, out)
+            }
+            Notification::FapiaoCardDiscarded(v) => {
+                ::wechatpay_notify::validate::Validate::validate_into(v, path, out)
+            }
+            Notification::FapiaoCardInserted(v) => {
+                ::wechatpay_notify::validate::Validate::validate_into(v, path, out)
+            }
+            Notification::FapiaoIssued(v) => {
+                ::wechatpay_notify::validate::Validate::validate_into(v, path, out)
+            }
+            Notification::FapiaoReversed(v) => {
+                ::wechatpay_notify::validate::Validate::validate_into(v, path, out)
+            }
+            Notification::FapiaoUserApplied(v) => {
+                ::wechatpay_notify::validate::Validate::validate_into(v, path, out)
+            }
+            Notification::HirePowerBankReceiveInsurance(v) => {
+                ::wechatpay_notify::validate::Validate::validate_into(v, path, out)
+            }
+            Notification::InsuranceEntrustRenew(v) => {
+                ::wechatpay_notify::validate::Validate::validate_into(v, path, out)
+            }
+            Notification::InsuranceEntrustSign(v) => {
+                ::wechatpay_notify::validate::Validate::validate_into(v, path, out)
+            }
+            Notification::InsuranceEntrustTerminate(v) => {
+                ::wechatpay_notify::validate::Validate::validate_into(v, path, out)
+            }
+            Notification::MallAuthActivateCard(v) => {
+                ::wechatpay_notify::validate::Validate::validate_into(v, path, out)
+            }
+            Notification::MallRefundSuccess(v) => {
+                ::wechatpay_notify::validate::Validate::validate_into(v, path, out)
+            }
+            Notification::MallTransactionSuccess(v) => {
+                ::wechatpay_notify::validate::Validate::validate_into(v, path, out)
+            }
+            Notification::MchtransferBatchClosed(v) => {
+                ::wechatpay_notify::validate::Validate::validate_into(v, path, out)
+            }
+            Notification::MchtransferBatchFinished(v) => {
+                ::wechatpay_notify::validate::Validate::validate_into(v, path, out)
+            }
+            Notification::MchtransferBillFinished(v) => {
+                ::wechatpay_notify::validate::Validate::validate_into(v, path, out)
+            }
+            Notification::MembercardAcceptCard(v) => {
+                ::wechatpay_notify::validate::Validate::validate_into(v, path, out)
+            }
+            Notification::MembercardActivateCard(v) => {
+                ::wechatpay_notify::validate::Validate::validate_into(v, path, out)
+            }
+            Notification::MembercardUsercardManage(v) => {
+                ::wechatpay_notify::validate::Validate::validate_into(v, path, out)
+            }
+            Notification::PayscoreBindServiceAccount(v) => {
+                ::wechatpay_notify::validate::Validate::validate_into(v, path, out)
+            }
+            Notification::PayscoreUserAccepted(v) => {
+                ::wechatpay_notify::validate::Validate::validate_into(v, path, out)
+            }
+            Notification::PayscoreUserCancelSignPlan(v) => {
+                ::wechatpay_notify::validate::Validate::validate_into(v, path, out)
+            }
+            Notification::PayscoreUserCloseService(v) => {
+                ::wechatpay_notify::validate::Validate::validate_into(v, path, out)
+            }
+            Notification::PayscoreUserCloseServiceEduschoolpay(v) => {
+                ::wechatpay_notify::validate::Validate::validate_into(v, path, out)
+            }
+            Notification::PayscoreUserConfirm(v) => {
+                ::wechatpay_notify::validate::Validate::validate_into(v, path, out)
+            }
+            Notification::PayscoreUserOpenService(v) => {
+                ::wechatpay_notify::validate::Validate::validate_into(v, path, out)
+            }
+            Notification::PayscoreUserOpenServiceEduschoolpay(v) => {
+                ::wechatpay_notify::validate::Validate::validate_into(v, path, out)
+            }
+            Notification::PayscoreUserPaid(v) => {
+                ::wechatpay_notify::validate::Validate::validate_into(v, path, out)
+            }
+            Notification::PayscoreUserSignPlan(v) => {
+                ::wechatpay_notify::validate::Validate::validate_into(v, path, out)
+            }
+            Notification::ProfitsharingReturn(v) => {
+                ::wechatpay_notify::validate::Validate::validate_into(v, path, out)
+            }
+            Notification::ProfitsharingSuccess(v) => {
+                ::wechatpay_notify::validate::Validate::validate_into(v, path, out)
+            }
+            Notification::RechargeClosed(v) => {
+                ::wechatpay_notify::validate::Validate::validate_into(v, path, out)
+            }
+            Notification::RechargeSuccess(v) => {
+                ::wechatpay_notify::validate::Validate::validate_into(v, path, out)
+            }
             Notification::RefundAbnormal(v) => {
                 ::wechatpay_notify::validate::Validate::validate_into(v, path, out)
             }
@@ -445,16 +3244,55 @@ impl ::wechatpay_notify::validate::Validate for Notification {
             Notification::RefundSuccess(v) => {
                 ::wechatpay_notify::validate::Validate::validate_into(v, path, out)
             }
+            Notification::TransactionFailInsuranceEntrust(v) => {
+                ::wechatpay_notify::validate::Validate::validate_into(v, path, out)
+            }
+            Notification::TransactionFailParking(v) => {
+                ::wechatpay_notify::validate::Validate::validate_into(v, path, out)
+            }
+            Notification::TransactionIndustryFailed(v) => {
+                ::wechatpay_notify::validate::Validate::validate_into(v, path, out)
+            }
+            Notification::TransactionIndustrySuccess(v) => {
+                ::wechatpay_notify::validate::Validate::validate_into(v, path, out)
+            }
+            Notification::TransactionPayBackEduschoolpay(v) => {
+                ::wechatpay_notify::validate::Validate::validate_into(v, path, out)
+            }
+            Notification::TransactionPayBackParking(v) => {
+                ::wechatpay_notify::validate::Validate::validate_into(v, path, out)
+            }
             Notification::TransactionSuccessBasic(v) => {
                 ::wechatpay_notify::validate::Validate::validate_into(v, path, out)
             }
             Notification::TransactionSuccessCombine(v) => {
                 ::wechatpay_notify::validate::Validate::validate_into(v, path, out)
             }
+            Notification::TransactionSuccessInsuranceEntrust(v) => {
+                ::wechatpay_notify::validate::Validate::validate_into(v, path, out)
+            }
             Notification::TransactionSuccessParking(v) => {
                 ::wechatpay_notify::validate::Validate::validate_into(v, path, out)
             }
             Notification::TransactionSuccessPartner(v) => {
+                ::wechatpay_notify::validate::Validate::validate_into(v, path, out)
+            }
+            Notification::TransactionSuccessProfitsharing(v) => {
+                ::wechatpay_notify::validate::Validate::validate_into(v, path, out)
+            }
+            Notification::VehicleEntranceStateChange(v) => {
+                ::wechatpay_notify::validate::Validate::validate_into(v, path, out)
+            }
+            Notification::VehicleUserStateChange(v) => {
+                ::wechatpay_notify::validate::Validate::validate_into(v, path, out)
+            }
+            Notification::ViolationAppeal(v) => {
+                ::wechatpay_notify::validate::Validate::validate_into(v, path, out)
+            }
+            Notification::ViolationIntercept(v) => {
+                ::wechatpay_notify::validate::Validate::validate_into(v, path, out)
+            }
+            Notification::ViolationPunish(v) => {
                 ::wechatpay_notify::validate::Validate::validate_into(v, path, out)
             }
             Notification::Unknown(_) => {}
@@ -465,13 +3303,123 @@ impl ::wechatpay_notify::validate::Validate for Notification {
 impl ::serde::Serialize for Notification {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         match self {
+            Notification::ComplaintCreate(v) => ::serde::Serialize::serialize(v, s),
+            Notification::ComplaintStateChange(v) => ::serde::Serialize::serialize(v, s),
+            Notification::CouponSend(v) => ::serde::Serialize::serialize(v, s),
+            Notification::CouponUse(v) => ::serde::Serialize::serialize(v, s),
+            Notification::DiscountCardAgreementEnded(v) => {
+                ::serde::Serialize::serialize(v, s)
+            }
+            Notification::DiscountCardGetCard(v) => ::serde::Serialize::serialize(v, s),
+            Notification::DiscountCardSettlement(v) => {
+                ::serde::Serialize::serialize(v, s)
+            }
+            Notification::DiscountCardUserAccepted(v) => {
+                ::serde::Serialize::serialize(v, s)
+            }
+            Notification::DiscountCardUserPaid(v) => ::serde::Serialize::serialize(v, s),
+            Notification::EcommerceEntrustSign(v) => ::serde::Serialize::serialize(v, s),
+            Notification::EcommerceEntrustTerminate(v) => {
+                ::serde::Serialize::serialize(v, s)
+            }
+            Notification::EduSchoolPayUserDebtStateUpdate(v) => {
+                ::serde::Serialize::serialize(v, s)
+            }
+            Notification::EntrustRelease(v) => ::serde::Serialize::serialize(v, s),
+            Notification::EntrustSign(v) => ::serde::Serialize::serialize(v, s),
+            Notification::EntrustSigning(v) => ::serde::Serialize::serialize(v, s),
+            Notification::EntrustTerminate(v) => ::serde::Serialize::serialize(v, s),
+            Notification::EntrustTerminateRetention(v) => {
+                ::serde::Serialize::serialize(v, s)
+            }
+            Notification::FapiaoCardDiscarded(v) => ::serde::Serialize::serialize(v, s),
+            Notification::FapiaoCardInserted(v) => ::serde::Serialize::serialize(v, s),
+            Notification::FapiaoIssued(v) => ::serde::Serialize::serialize(v, s),
+            Notification::FapiaoReversed(v) => ::serde::Serialize::serialize(v, s),
+            Notification::FapiaoUserApplied(v) => ::serde::Serialize::serialize(v, s),
+            Notification::HirePowerBankReceiveInsurance(v) => {
+                ::serde::Serialize::serialize(v, s)
+            }
+            Notification::InsuranceEntrustRenew(v) => ::serde::Serialize::serialize(v, s),
+            Notification::InsuranceEntrustSign(v) => ::serde::Serialize::serialize(v, s),
+            Notification::InsuranceEntrustTerminate(v) => {
+                ::serde::Serialize::serialize(v, s)
+            }
+            Notification::MallAuthActivateCard(v) => ::serde::Serialize::serialize(v, s),
+            Notification::MallRefundSuccess(v) => ::serde::Serialize::serialize(v, s),
+            Notification::MallTransactionSuccess(v) => {
+                ::serde::Serialize::serialize(v, s)
+            }
+            Notification::MchtransferBatchClosed(v) => {
+                ::serde::Serialize::serialize(v, s)
+            }
+            Notification::MchtransferBatchFinished(v) => {
+                ::serde::Serialize::serialize(v, s)
+            }
+            Notification::MchtransferBillFinished(v) => {
+                ::serde::Serialize::serialize(v, s)
+            }
+            Notification::MembercardAcceptCard(v) => ::serde::Serialize::serialize(v, s),
+            Notification::MembercardActivateCard(v) => {
+                ::serde::Serialize::serialize(v, s)
+            }
+            Notification::MembercardUsercardManage(v) => {
+                ::serde::Serialize::serialize(v, s)
+            }
+            Notification::PayscoreBindServiceAccount(v) => {
+                ::serde::Serialize::serialize(v, s)
+            }
+            Notification::PayscoreUserAccepted(v) => ::serde::Serialize::serialize(v, s),
+            Notification::PayscoreUserCancelSignPlan(v) => {
+                ::serde::Serialize::serialize(v, s)
+            }
+            Notification::PayscoreUserCloseService(v) => {
+                ::serde::Serialize::serialize(v, s)
+            }
+            Notification::PayscoreUserCloseServiceEduschoolpay(v) => {
+                ::serde::Serialize::serialize(v, s)
+            }
+            Notification::PayscoreUserConfirm(v) => ::serde::Serialize::serialize(v, s),
+            Notification::PayscoreUserOpenService(v) => {
+                ::serde::Serialize::serialize(v, s)
+            }
+            Notification::PayscoreUserOpenServiceEduschoolpay(v) => {
+                ::serde::Serialize::serialize(v, s)
+            }
+            Notification::PayscoreUserPaid(v) => ::serde::Serialize::serialize(v, s),
+            Notification::PayscoreUserSignPlan(v) => ::serde::Serialize::serialize(v, s),
+            Notification::ProfitsharingReturn(v) => ::serde::Serialize::serialize(v, s),
+            Notification::ProfitsharingSuccess(v) => ::serde::Serialize::serialize(v, s),
+            Notification::RechargeClosed(v) => ::serde::Serialize::serialize(v, s),
+            Notification::RechargeSuccess(v) => ::serde::Serialize::serialize(v, s),
             Notification::RefundAbnormal(v) => ::serde::Serialize::serialize(v, s),
             Notification::RefundClosed(v) => ::serde::Serialize::serialize(v, s),
             Notification::RefundSuccess(v) => ::serde::Serialize::serialize(v, s),
+            Notification::TransactionFailInsuranceEntrust(v) => {
+                ::serde::Serialize::serialize(v, s)
+            }
+            Notification::TransactionFailParking(v) => {
+                ::serde::Serialize::serialize(v, s)
+            }
+            Notification::TransactionIndustryFailed(v) => {
+                ::serde::Serialize::serialize(v, s)
+            }
+            Notification::TransactionIndustrySuccess(v) => {
+                ::serde::Serialize::serialize(v, s)
+            }
+            Notification::TransactionPayBackEduschoolpay(v) => {
+                ::serde::Serialize::serialize(v, s)
+            }
+            Notification::TransactionPayBackParking(v) => {
+                ::serde::Serialize::serialize(v, s)
+            }
             Notification::TransactionSuccessBasic(v) => {
                 ::serde::Serialize::serialize(v, s)
             }
             Notification::TransactionSuccessCombine(v) => {
+                ::serde::Serialize::serialize(v, s)
+            }
+            Notification::TransactionSuccessInsuranceEntrust(v) => {
                 ::serde::Serialize::serialize(v, s)
             }
             Notification::TransactionSuccessParking(v) => {
@@ -480,6 +3428,18 @@ impl ::serde::Serialize for Notification {
             Notification::TransactionSuccessPartner(v) => {
                 ::serde::Serialize::serialize(v, s)
             }
+            Notification::TransactionSuccessProfitsharing(v) => {
+                ::serde::Serialize::serialize(v, s)
+            }
+            Notification::VehicleEntranceStateChange(v) => {
+                ::serde::Serialize::serialize(v, s)
+            }
+            Notification::VehicleUserStateChange(v) => {
+                ::serde::Serialize::serialize(v, s)
+            }
+            Notification::ViolationAppeal(v) => ::serde::Serialize::serialize(v, s),
+            Notification::ViolationIntercept(v) => ::serde::Serialize::serialize(v, s),
+            Notification::ViolationPunish(v) => ::serde::Serialize::serialize(v, s),
             Notification::Unknown(v) => ::serde::Serialize::serialize(&v.resource, s),
         }
     }
@@ -487,6 +3447,149 @@ impl ::serde::Serialize for Notification {
 impl ::core::fmt::Debug for Notification {
     fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
         match self {
+            Notification::ComplaintCreate(v) => {
+                f.debug_tuple("ComplaintCreate").field(v).finish()
+            }
+            Notification::ComplaintStateChange(v) => {
+                f.debug_tuple("ComplaintStateChange").field(v).finish()
+            }
+            Notification::CouponSend(v) => f.debug_tuple("CouponSend").field(v).finish(),
+            Notification::CouponUse(v) => f.debug_tuple("CouponUse").field(v).finish(),
+            Notification::DiscountCardAgreementEnded(v) => {
+                f.debug_tuple("DiscountCardAgreementEnded").field(v).finish()
+            }
+            Notification::DiscountCardGetCard(v) => {
+                f.debug_tuple("DiscountCardGetCard").field(v).finish()
+            }
+            Notification::DiscountCardSettlement(v) => {
+                f.debug_tuple("DiscountCardSettlement").field(v).finish()
+            }
+            Notification::DiscountCardUserAccepted(v) => {
+                f.debug_tuple("DiscountCardUserAccepted").field(v).finish()
+            }
+            Notification::DiscountCardUserPaid(v) => {
+                f.debug_tuple("DiscountCardUserPaid").field(v).finish()
+            }
+            Notification::EcommerceEntrustSign(v) => {
+                f.debug_tuple("EcommerceEntrustSign").field(v).finish()
+            }
+            Notification::EcommerceEntrustTerminate(v) => {
+                f.debug_tuple("EcommerceEntrustTerminate").field(v).finish()
+            }
+            Notification::EduSchoolPayUserDebtStateUpdate(v) => {
+                f.debug_tuple("EduSchoolPayUserDebtStateUpdate").field(v).finish()
+            }
+            Notification::EntrustRelease(v) => {
+                f.debug_tuple("EntrustRelease").field(v).finish()
+            }
+            Notification::EntrustSign(v) => {
+                f.debug_tuple("EntrustSign").field(v).finish()
+            }
+            Notification::EntrustSigning(v) => {
+                f.debug_tuple("EntrustSigning").field(v).finish()
+            }
+            Notification::EntrustTerminate(v) => {
+                f.debug_tuple("EntrustTerminate").field(v).finish()
+            }
+            Notification::EntrustTerminateRetention(v) => {
+                f.debug_tuple("EntrustTerminateRetention").field(v).finish()
+            }
+            Notification::FapiaoCardDiscarded(v) => {
+                f.debug_tuple("FapiaoCardDiscarded").field(v).finish()
+            }
+            Notification::FapiaoCardInserted(v) => {
+                f.debug_tuple("FapiaoCardInserted").field(v).finish()
+            }
+            Notification::FapiaoIssued(v) => {
+                f.debug_tuple("FapiaoIssued").field(v).finish()
+            }
+            Notification::FapiaoReversed(v) => {
+                f.debug_tuple("FapiaoReversed").field(v).finish()
+            }
+            Notification::FapiaoUserApplied(v) => {
+                f.debug_tuple("FapiaoUserApplied").field(v).finish()
+            }
+            Notification::HirePowerBankReceiveInsurance(v) => {
+                f.debug_tuple("HirePowerBankReceiveInsurance").field(v).finish()
+            }
+            Notification::InsuranceEntrustRenew(v) => {
+                f.debug_tuple("InsuranceEntrustRenew").field(v).finish()
+            }
+            Notification::InsuranceEntrustSign(v) => {
+                f.debug_tuple("InsuranceEntrustSign").field(v).finish()
+            }
+            Notification::InsuranceEntrustTerminate(v) => {
+                f.debug_tuple("InsuranceEntrustTerminate").field(v).finish()
+            }
+            Notification::MallAuthActivateCard(v) => {
+                f.debug_tuple("MallAuthActivateCard").field(v).finish()
+            }
+            Notification::MallRefundSuccess(v) => {
+                f.debug_tuple("MallRefundSuccess").field(v).finish()
+            }
+            Notification::MallTransactionSuccess(v) => {
+                f.debug_tuple("MallTransactionSuccess").field(v).finish()
+            }
+            Notification::MchtransferBatchClosed(v) => {
+                f.debug_tuple("MchtransferBatchClosed").field(v).finish()
+            }
+            Notification::MchtransferBatchFinished(v) => {
+                f.debug_tuple("MchtransferBatchFinished").field(v).finish()
+            }
+            Notification::MchtransferBillFinished(v) => {
+                f.debug_tuple("MchtransferBillFinished").field(v).finish()
+            }
+            Notification::MembercardAcceptCard(v) => {
+                f.debug_tuple("MembercardAcceptCard").field(v).finish()
+            }
+            Notification::MembercardActivateCard(v) => {
+                f.debug_tuple("MembercardActivateCard").field(v).finish()
+            }
+            Notification::MembercardUsercardManage(v) => {
+                f.debug_tuple("MembercardUsercardManage").field(v).finish()
+            }
+            Notification::PayscoreBindServiceAccount(v) => {
+                f.debug_tuple("PayscoreBindServiceAccount").field(v).finish()
+            }
+            Notification::PayscoreUserAccepted(v) => {
+                f.debug_tuple("PayscoreUserAccepted").field(v).finish()
+            }
+            Notification::PayscoreUserCancelSignPlan(v) => {
+                f.debug_tuple("PayscoreUserCancelSignPlan").field(v).finish()
+            }
+            Notification::PayscoreUserCloseService(v) => {
+                f.debug_tuple("PayscoreUserCloseService").field(v).finish()
+            }
+            Notification::PayscoreUserCloseServiceEduschoolpay(v) => {
+                f.debug_tuple("PayscoreUserCloseServiceEduschoolpay").field(v).finish()
+            }
+            Notification::PayscoreUserConfirm(v) => {
+                f.debug_tuple("PayscoreUserConfirm").field(v).finish()
+            }
+            Notification::PayscoreUserOpenService(v) => {
+                f.debug_tuple("PayscoreUserOpenService").field(v).finish()
+            }
+            Notification::PayscoreUserOpenServiceEduschoolpay(v) => {
+                f.debug_tuple("PayscoreUserOpenServiceEduschoolpay").field(v).finish()
+            }
+            Notification::PayscoreUserPaid(v) => {
+                f.debug_tuple("PayscoreUserPaid").field(v).finish()
+            }
+            Notification::PayscoreUserSignPlan(v) => {
+                f.debug_tuple("PayscoreUserSignPlan").field(v).finish()
+            }
+            Notification::ProfitsharingReturn(v) => {
+                f.debug_tuple("ProfitsharingReturn").field(v).finish()
+            }
+            Notification::ProfitsharingSuccess(v) => {
+                f.debug_tuple("ProfitsharingSuccess").field(v).finish()
+            }
+            Notification::RechargeClosed(v) => {
+                f.debug_tuple("RechargeClosed").field(v).finish()
+            }
+            Notification::RechargeSuccess(v) => {
+                f.debug_tuple("RechargeSuccess").field(v).finish()
+            }
             Notification::RefundAbnormal(v) => {
                 f.debug_tuple("RefundAbnormal").field(v).finish()
             }
@@ -496,17 +3599,56 @@ impl ::core::fmt::Debug for Notification {
             Notification::RefundSuccess(v) => {
                 f.debug_tuple("RefundSuccess").field(v).finish()
             }
+            Notification::TransactionFailInsuranceEntrust(v) => {
+                f.debug_tuple("TransactionFailInsuranceEntrust").field(v).finish()
+            }
+            Notification::TransactionFailParking(v) => {
+                f.debug_tuple("TransactionFailParking").field(v).finish()
+            }
+            Notification::TransactionIndustryFailed(v) => {
+                f.debug_tuple("TransactionIndustryFailed").field(v).finish()
+            }
+            Notification::TransactionIndustrySuccess(v) => {
+                f.debug_tuple("TransactionIndustrySuccess").field(v).finish()
+            }
+            Notification::TransactionPayBackEduschoolpay(v) => {
+                f.debug_tuple("TransactionPayBackEduschoolpay").field(v).finish()
+            }
+            Notification::TransactionPayBackParking(v) => {
+                f.debug_tuple("TransactionPayBackParking").field(v).finish()
+            }
             Notification::TransactionSuccessBasic(v) => {
                 f.debug_tuple("TransactionSuccessBasic").field(v).finish()
             }
             Notification::TransactionSuccessCombine(v) => {
                 f.debug_tuple("TransactionSuccessCombine").field(v).finish()
             }
+            Notification::TransactionSuccessInsuranceEntrust(v) => {
+                f.debug_tuple("TransactionSuccessInsuranceEntrust").field(v).finish()
+            }
             Notification::TransactionSuccessParking(v) => {
                 f.debug_tuple("TransactionSuccessParking").field(v).finish()
             }
             Notification::TransactionSuccessPartner(v) => {
                 f.debug_tuple("TransactionSuccessPartner").field(v).finish()
+            }
+            Notification::TransactionSuccessProfitsharing(v) => {
+                f.debug_tuple("TransactionSuccessProfitsharing").field(v).finish()
+            }
+            Notification::VehicleEntranceStateChange(v) => {
+                f.debug_tuple("VehicleEntranceStateChange").field(v).finish()
+            }
+            Notification::VehicleUserStateChange(v) => {
+                f.debug_tuple("VehicleUserStateChange").field(v).finish()
+            }
+            Notification::ViolationAppeal(v) => {
+                f.debug_tuple("ViolationAppeal").field(v).finish()
+            }
+            Notification::ViolationIntercept(v) => {
+                f.debug_tuple("ViolationIntercept").field(v).finish()
+            }
+            Notification::ViolationPunish(v) => {
+                f.debug_tuple("ViolationPunish").field(v).finish()
             }
             Notification::Unknown(v) => f.debug_tuple("Unknown").field(v).finish(),
         }
