@@ -63,7 +63,19 @@ fn kind_enum(kinds: &[&Kind]) -> TokenStream {
     let json_schema = if empty {
         quote!(match self {})
     } else {
-        quote!(match self { #(Kind::#names => ::schemars::schema_for!(super::kinds::#names),)* })
+        quote! {
+            let mut generator = ::schemars::SchemaGenerator::default();
+            let mut schema = match self {
+                #(Kind::#names => {
+                    <super::kinds::#names as ::schemars::JsonSchema>::json_schema(&mut generator)
+                })*
+            };
+            let defs = generator.take_definitions(true);
+            if !defs.is_empty() {
+                schema.insert("$defs".to_owned(), ::serde_json::Value::Object(defs));
+            }
+            schema
+        }
     };
     quote! {
         /// Every notification kind of the catalogue.
@@ -108,7 +120,9 @@ fn kind_enum(kinds: &[&Kind]) -> TokenStream {
             }
 
             /// The JSON Schema schemars derives from this kind's type (the catalogue also
-            /// writes one per kind into `schema/json/`, from the same model).
+            /// writes one per kind into `schema/json/`, from the same model). It calls each
+            /// type's `JsonSchema` impl directly: `schema_for!` here would instantiate
+            /// schemars' generic generator once per kind and triple the crate's build time.
             pub fn json_schema(self) -> ::schemars::Schema {
                 #json_schema
             }

@@ -706,199 +706,363 @@ impl Kind {
         }
     }
     /// The JSON Schema schemars derives from this kind's type (the catalogue also
-    /// writes one per kind into `schema/json/`, from the same model).
+    /// writes one per kind into `schema/json/`, from the same model). It calls each
+    /// type's `JsonSchema` impl directly: `schema_for!` here would instantiate
+    /// schemars' generic generator once per kind and triple the crate's build time.
     pub fn json_schema(self) -> ::schemars::Schema {
-        match self {
+        let mut generator = ::schemars::SchemaGenerator::default();
+        let mut schema = match self {
             Kind::ComplaintCreate => {
-                ::schemars::schema_for!(super::kinds::ComplaintCreate)
+                <super::kinds::ComplaintCreate as ::schemars::JsonSchema>::json_schema(
+                    &mut generator,
+                )
             }
             Kind::ComplaintStateChange => {
-                ::schemars::schema_for!(super::kinds::ComplaintStateChange)
+                <super::kinds::ComplaintStateChange as ::schemars::JsonSchema>::json_schema(
+                    &mut generator,
+                )
             }
-            Kind::CouponSend => ::schemars::schema_for!(super::kinds::CouponSend),
-            Kind::CouponUse => ::schemars::schema_for!(super::kinds::CouponUse),
+            Kind::CouponSend => {
+                <super::kinds::CouponSend as ::schemars::JsonSchema>::json_schema(
+                    &mut generator,
+                )
+            }
+            Kind::CouponUse => {
+                <super::kinds::CouponUse as ::schemars::JsonSchema>::json_schema(
+                    &mut generator,
+                )
+            }
             Kind::DiscountCardAgreementEnded => {
-                ::schemars::schema_for!(super::kinds::DiscountCardAgreementEnded)
+                <super::kinds::DiscountCardAgreementEnded as ::schemars::JsonSchema>::json_schema(
+                    &mut generator,
+                )
             }
             Kind::DiscountCardGetCard => {
-                ::schemars::schema_for!(super::kinds::DiscountCardGetCard)
+                <super::kinds::DiscountCardGetCard as ::schemars::JsonSchema>::json_schema(
+                    &mut generator,
+                )
             }
             Kind::DiscountCardSettlement => {
-                ::schemars::schema_for!(super::kinds::DiscountCardSettlement)
+                <super::kinds::DiscountCardSettlement as ::schemars::JsonSchema>::json_schema(
+                    &mut generator,
+                )
             }
             Kind::DiscountCardUserAccepted => {
-                ::schemars::schema_for!(super::kinds::DiscountCardUserAccepted)
+                <super::kinds::DiscountCardUserAccepted as ::schemars::JsonSchema>::json_schema(
+                    &mut generator,
+                )
             }
             Kind::DiscountCardUserPaid => {
-                ::schemars::schema_for!(super::kinds::DiscountCardUserPaid)
+                <super::kinds::DiscountCardUserPaid as ::schemars::JsonSchema>::json_schema(
+                    &mut generator,
+                )
             }
             Kind::EcommerceEntrustSign => {
-                ::schemars::schema_for!(super::kinds::EcommerceEntrustSign)
+                <super::kinds::EcommerceEntrustSign as ::schemars::JsonSchema>::json_schema(
+                    &mut generator,
+                )
             }
             Kind::EcommerceEntrustTerminate => {
-                ::schemars::schema_for!(super::kinds::EcommerceEntrustTerminate)
+                <super::kinds::EcommerceEntrustTerminate as ::schemars::JsonSchema>::json_schema(
+                    &mut generator,
+                )
             }
             Kind::EduSchoolPayUserDebtStateUpdate => {
-                ::schemars::schema_for!(super::kinds::EduSchoolPayUserDebtStateUpdate)
+                <super::kinds::EduSchoolPayUserDebtStateUpdate as ::schemars::JsonSchema>::json_schema(
+                    &mut generator,
+                )
             }
-            Kind::EntrustRelease => ::schemars::schema_for!(super::kinds::EntrustRelease),
-            Kind::EntrustSign => ::schemars::schema_for!(super::kinds::EntrustSign),
-            Kind::EntrustSigning => ::schemars::schema_for!(super::kinds::EntrustSigning),
+            Kind::EntrustRelease => {
+                <super::kinds::EntrustRelease as ::schemars::JsonSchema>::json_schema(
+                    &mut generator,
+                )
+            }
+            Kind::EntrustSign => {
+                <super::kinds::EntrustSign as ::schemars::JsonSchema>::json_schema(
+                    &mut generator,
+                )
+            }
+            Kind::EntrustSigning => {
+                <super::kinds::EntrustSigning as ::schemars::JsonSchema>::json_schema(
+                    &mut generator,
+                )
+            }
             Kind::EntrustTerminate => {
-                ::schemars::schema_for!(super::kinds::EntrustTerminate)
+                <super::kinds::EntrustTerminate as ::schemars::JsonSchema>::json_schema(
+                    &mut generator,
+                )
             }
             Kind::EntrustTerminateRetention => {
-                ::schemars::schema_for!(super::kinds::EntrustTerminateRetention)
+                <super::kinds::EntrustTerminateRetention as ::schemars::JsonSchema>::json_schema(
+                    &mut generator,
+                )
             }
             Kind::FapiaoCardDiscarded => {
-                ::schemars::schema_for!(super::kinds::FapiaoCardDiscarded)
+                <super::kinds::FapiaoCardDiscarded as ::schemars::JsonSchema>::json_schema(
+                    &mut generator,
+                )
             }
             Kind::FapiaoCardInserted => {
-                ::schemars::schema_for!(super::kinds::FapiaoCardInserted)
+                <super::kinds::FapiaoCardInserted as ::schemars::JsonSchema>::json_schema(
+                    &mut generator,
+                )
             }
-            Kind::FapiaoIssued => ::schemars::schema_for!(super::kinds::FapiaoIssued),
-            Kind::FapiaoReversed => ::schemars::schema_for!(super::kinds::FapiaoReversed),
+            Kind::FapiaoIssued => {
+                <super::kinds::FapiaoIssued as ::schemars::JsonSchema>::json_schema(
+                    &mut generator,
+                )
+            }
+            Kind::FapiaoReversed => {
+                <super::kinds::FapiaoReversed as ::schemars::JsonSchema>::json_schema(
+                    &mut generator,
+                )
+            }
             Kind::FapiaoUserApplied => {
-                ::schemars::schema_for!(super::kinds::FapiaoUserApplied)
+                <super::kinds::FapiaoUserApplied as ::schemars::JsonSchema>::json_schema(
+                    &mut generator,
+                )
             }
             Kind::HirePowerBankReceiveInsurance => {
-                ::schemars::schema_for!(super::kinds::HirePowerBankReceiveInsurance)
+                <super::kinds::HirePowerBankReceiveInsurance as ::schemars::JsonSchema>::json_schema(
+                    &mut generator,
+                )
             }
             Kind::InsuranceEntrustRenew => {
-                ::schemars::schema_for!(super::kinds::InsuranceEntrustRenew)
+                <super::kinds::InsuranceEntrustRenew as ::schemars::JsonSchema>::json_schema(
+                    &mut generator,
+                )
             }
             Kind::InsuranceEntrustSign => {
-                ::schemars::schema_for!(super::kinds::InsuranceEntrustSign)
+                <super::kinds::InsuranceEntrustSign as ::schemars::JsonSchema>::json_schema(
+                    &mut generator,
+                )
             }
             Kind::InsuranceEntrustTerminate => {
-                ::schemars::schema_for!(super::kinds::InsuranceEntrustTerminate)
+                <super::kinds::InsuranceEntrustTerminate as ::schemars::JsonSchema>::json_schema(
+                    &mut generator,
+                )
             }
             Kind::MallAuthActivateCard => {
-                ::schemars::schema_for!(super::kinds::MallAuthActivateCard)
+                <super::kinds::MallAuthActivateCard as ::schemars::JsonSchema>::json_schema(
+                    &mut generator,
+                )
             }
             Kind::MallRefundSuccess => {
-                ::schemars::schema_for!(super::kinds::MallRefundSuccess)
+                <super::kinds::MallRefundSuccess as ::schemars::JsonSchema>::json_schema(
+                    &mut generator,
+                )
             }
             Kind::MallTransactionSuccess => {
-                ::schemars::schema_for!(super::kinds::MallTransactionSuccess)
+                <super::kinds::MallTransactionSuccess as ::schemars::JsonSchema>::json_schema(
+                    &mut generator,
+                )
             }
             Kind::MchtransferBatchClosed => {
-                ::schemars::schema_for!(super::kinds::MchtransferBatchClosed)
+                <super::kinds::MchtransferBatchClosed as ::schemars::JsonSchema>::json_schema(
+                    &mut generator,
+                )
             }
             Kind::MchtransferBatchFinished => {
-                ::schemars::schema_for!(super::kinds::MchtransferBatchFinished)
+                <super::kinds::MchtransferBatchFinished as ::schemars::JsonSchema>::json_schema(
+                    &mut generator,
+                )
             }
             Kind::MchtransferBillFinished => {
-                ::schemars::schema_for!(super::kinds::MchtransferBillFinished)
+                <super::kinds::MchtransferBillFinished as ::schemars::JsonSchema>::json_schema(
+                    &mut generator,
+                )
             }
             Kind::MembercardAcceptCard => {
-                ::schemars::schema_for!(super::kinds::MembercardAcceptCard)
+                <super::kinds::MembercardAcceptCard as ::schemars::JsonSchema>::json_schema(
+                    &mut generator,
+                )
             }
             Kind::MembercardActivateCard => {
-                ::schemars::schema_for!(super::kinds::MembercardActivateCard)
+                <super::kinds::MembercardActivateCard as ::schemars::JsonSchema>::json_schema(
+                    &mut generator,
+                )
             }
             Kind::MembercardUsercardManage => {
-                ::schemars::schema_for!(super::kinds::MembercardUsercardManage)
+                <super::kinds::MembercardUsercardManage as ::schemars::JsonSchema>::json_schema(
+                    &mut generator,
+                )
             }
             Kind::PayscoreBindServiceAccount => {
-                ::schemars::schema_for!(super::kinds::PayscoreBindServiceAccount)
+                <super::kinds::PayscoreBindServiceAccount as ::schemars::JsonSchema>::json_schema(
+                    &mut generator,
+                )
             }
             Kind::PayscoreUserAccepted => {
-                ::schemars::schema_for!(super::kinds::PayscoreUserAccepted)
+                <super::kinds::PayscoreUserAccepted as ::schemars::JsonSchema>::json_schema(
+                    &mut generator,
+                )
             }
             Kind::PayscoreUserCancelSignPlan => {
-                ::schemars::schema_for!(super::kinds::PayscoreUserCancelSignPlan)
+                <super::kinds::PayscoreUserCancelSignPlan as ::schemars::JsonSchema>::json_schema(
+                    &mut generator,
+                )
             }
             Kind::PayscoreUserCloseService => {
-                ::schemars::schema_for!(super::kinds::PayscoreUserCloseService)
+                <super::kinds::PayscoreUserCloseService as ::schemars::JsonSchema>::json_schema(
+                    &mut generator,
+                )
             }
             Kind::PayscoreUserCloseServiceEduschoolpay => {
-                ::schemars::schema_for!(
-                    super::kinds::PayscoreUserCloseServiceEduschoolpay
+                <super::kinds::PayscoreUserCloseServiceEduschoolpay as ::schemars::JsonSchema>::json_schema(
+                    &mut generator,
                 )
             }
             Kind::PayscoreUserConfirm => {
-                ::schemars::schema_for!(super::kinds::PayscoreUserConfirm)
+                <super::kinds::PayscoreUserConfirm as ::schemars::JsonSchema>::json_schema(
+                    &mut generator,
+                )
             }
             Kind::PayscoreUserOpenService => {
-                ::schemars::schema_for!(super::kinds::PayscoreUserOpenService)
+                <super::kinds::PayscoreUserOpenService as ::schemars::JsonSchema>::json_schema(
+                    &mut generator,
+                )
             }
             Kind::PayscoreUserOpenServiceEduschoolpay => {
-                ::schemars::schema_for!(
-                    super::kinds::PayscoreUserOpenServiceEduschoolpay
+                <super::kinds::PayscoreUserOpenServiceEduschoolpay as ::schemars::JsonSchema>::json_schema(
+                    &mut generator,
                 )
             }
             Kind::PayscoreUserPaid => {
-                ::schemars::schema_for!(super::kinds::PayscoreUserPaid)
+                <super::kinds::PayscoreUserPaid as ::schemars::JsonSchema>::json_schema(
+                    &mut generator,
+                )
             }
             Kind::PayscoreUserSignPlan => {
-                ::schemars::schema_for!(super::kinds::PayscoreUserSignPlan)
+                <super::kinds::PayscoreUserSignPlan as ::schemars::JsonSchema>::json_schema(
+                    &mut generator,
+                )
             }
             Kind::ProfitsharingReturn => {
-                ::schemars::schema_for!(super::kinds::ProfitsharingReturn)
+                <super::kinds::ProfitsharingReturn as ::schemars::JsonSchema>::json_schema(
+                    &mut generator,
+                )
             }
             Kind::ProfitsharingSuccess => {
-                ::schemars::schema_for!(super::kinds::ProfitsharingSuccess)
+                <super::kinds::ProfitsharingSuccess as ::schemars::JsonSchema>::json_schema(
+                    &mut generator,
+                )
             }
-            Kind::RechargeClosed => ::schemars::schema_for!(super::kinds::RechargeClosed),
+            Kind::RechargeClosed => {
+                <super::kinds::RechargeClosed as ::schemars::JsonSchema>::json_schema(
+                    &mut generator,
+                )
+            }
             Kind::RechargeSuccess => {
-                ::schemars::schema_for!(super::kinds::RechargeSuccess)
+                <super::kinds::RechargeSuccess as ::schemars::JsonSchema>::json_schema(
+                    &mut generator,
+                )
             }
-            Kind::RefundAbnormal => ::schemars::schema_for!(super::kinds::RefundAbnormal),
-            Kind::RefundClosed => ::schemars::schema_for!(super::kinds::RefundClosed),
-            Kind::RefundSuccess => ::schemars::schema_for!(super::kinds::RefundSuccess),
+            Kind::RefundAbnormal => {
+                <super::kinds::RefundAbnormal as ::schemars::JsonSchema>::json_schema(
+                    &mut generator,
+                )
+            }
+            Kind::RefundClosed => {
+                <super::kinds::RefundClosed as ::schemars::JsonSchema>::json_schema(
+                    &mut generator,
+                )
+            }
+            Kind::RefundSuccess => {
+                <super::kinds::RefundSuccess as ::schemars::JsonSchema>::json_schema(
+                    &mut generator,
+                )
+            }
             Kind::TransactionFailInsuranceEntrust => {
-                ::schemars::schema_for!(super::kinds::TransactionFailInsuranceEntrust)
+                <super::kinds::TransactionFailInsuranceEntrust as ::schemars::JsonSchema>::json_schema(
+                    &mut generator,
+                )
             }
             Kind::TransactionFailParking => {
-                ::schemars::schema_for!(super::kinds::TransactionFailParking)
+                <super::kinds::TransactionFailParking as ::schemars::JsonSchema>::json_schema(
+                    &mut generator,
+                )
             }
             Kind::TransactionIndustryFailed => {
-                ::schemars::schema_for!(super::kinds::TransactionIndustryFailed)
+                <super::kinds::TransactionIndustryFailed as ::schemars::JsonSchema>::json_schema(
+                    &mut generator,
+                )
             }
             Kind::TransactionIndustrySuccess => {
-                ::schemars::schema_for!(super::kinds::TransactionIndustrySuccess)
+                <super::kinds::TransactionIndustrySuccess as ::schemars::JsonSchema>::json_schema(
+                    &mut generator,
+                )
             }
             Kind::TransactionPayBackEduschoolpay => {
-                ::schemars::schema_for!(super::kinds::TransactionPayBackEduschoolpay)
+                <super::kinds::TransactionPayBackEduschoolpay as ::schemars::JsonSchema>::json_schema(
+                    &mut generator,
+                )
             }
             Kind::TransactionPayBackParking => {
-                ::schemars::schema_for!(super::kinds::TransactionPayBackParking)
+                <super::kinds::TransactionPayBackParking as ::schemars::JsonSchema>::json_schema(
+                    &mut generator,
+                )
             }
             Kind::TransactionSuccessBasic => {
-                ::schemars::schema_for!(super::kinds::TransactionSuccessBasic)
+                <super::kinds::TransactionSuccessBasic as ::schemars::JsonSchema>::json_schema(
+                    &mut generator,
+                )
             }
             Kind::TransactionSuccessCombine => {
-                ::schemars::schema_for!(super::kinds::TransactionSuccessCombine)
+                <super::kinds::TransactionSuccessCombine as ::schemars::JsonSchema>::json_schema(
+                    &mut generator,
+                )
             }
             Kind::TransactionSuccessInsuranceEntrust => {
-                ::schemars::schema_for!(super::kinds::TransactionSuccessInsuranceEntrust)
+                <super::kinds::TransactionSuccessInsuranceEntrust as ::schemars::JsonSchema>::json_schema(
+                    &mut generator,
+                )
             }
             Kind::TransactionSuccessParking => {
-                ::schemars::schema_for!(super::kinds::TransactionSuccessParking)
+                <super::kinds::TransactionSuccessParking as ::schemars::JsonSchema>::json_schema(
+                    &mut generator,
+                )
             }
             Kind::TransactionSuccessPartner => {
-                ::schemars::schema_for!(super::kinds::TransactionSuccessPartner)
+                <super::kinds::TransactionSuccessPartner as ::schemars::JsonSchema>::json_schema(
+                    &mut generator,
+                )
             }
             Kind::TransactionSuccessProfitsharing => {
-                ::schemars::schema_for!(super::kinds::TransactionSuccessProfitsharing)
+                <super::kinds::TransactionSuccessProfitsharing as ::schemars::JsonSchema>::json_schema(
+                    &mut generator,
+                )
             }
             Kind::VehicleEntranceStateChange => {
-                ::schemars::schema_for!(super::kinds::VehicleEntranceStateChange)
+                <super::kinds::VehicleEntranceStateChange as ::schemars::JsonSchema>::json_schema(
+                    &mut generator,
+                )
             }
             Kind::VehicleUserStateChange => {
-                ::schemars::schema_for!(super::kinds::VehicleUserStateChange)
+                <super::kinds::VehicleUserStateChange as ::schemars::JsonSchema>::json_schema(
+                    &mut generator,
+                )
             }
             Kind::ViolationAppeal => {
-                ::schemars::schema_for!(super::kinds::ViolationAppeal)
+                <super::kinds::ViolationAppeal as ::schemars::JsonSchema>::json_schema(
+                    &mut generator,
+                )
             }
             Kind::ViolationIntercept => {
-                ::schemars::schema_for!(super::kinds::ViolationIntercept)
+                <super::kinds::ViolationIntercept as ::schemars::JsonSchema>::json_schema(
+                    &mut generator,
+                )
             }
             Kind::ViolationPunish => {
-                ::schemars::schema_for!(super::kinds::ViolationPunish)
+                <super::kinds::ViolationPunish as ::schemars::JsonSchema>::json_schema(
+                    &mut generator,
+                )
             }
+        };
+        let defs = generator.take_definitions(true);
+        if !defs.is_empty() {
+            schema.insert("$defs".to_owned(), ::serde_json::Value::Object(defs));
         }
+        schema
     }
 }
 /// What the catalogue says about every kind, in [`Kind::ALL`] order.
