@@ -4,7 +4,9 @@
 //! - Required fields are `required` and never null; optional fields may be absent or null.
 //! - Lengths are `minLength`/`maxLength` (JSON Schema counts characters, as the SDK does),
 //!   counts are `minItems`/`maxItems`, enums list their known values.
-//! - `integer` is a JSON integer (the SDK also takes a string of digits, as a violation).
+//! - `integer` is a JSON integer within the 64-bit range (the SDK also takes a string of digits,
+//!   as a violation). JSON Schema counts `1.0` as an integer; the SDK refuses it (a wrong type):
+//!   the one case where the two disagree, and one WeChat Pay never sends.
 //! - Formats: `rfc3339` is `date-time`; the others are patterns (which, unlike the SDK, do not
 //!   check that a date exists: `20180230…` fits the pattern).
 //! - Fields the schema does not list are allowed, as the SDK ignores them.
@@ -152,7 +154,9 @@ fn field_schema(
             }
             Value::Object(s)
         }
-        FieldType::Scalar(Scalar::Integer) => json!({ "type": "integer" }),
+        FieldType::Scalar(Scalar::Integer) => {
+            json!({ "type": "integer", "minimum": i64::MIN, "maximum": i64::MAX })
+        }
         FieldType::Scalar(Scalar::Number) => json!({ "type": "number" }),
         FieldType::Scalar(Scalar::Boolean) => json!({ "type": "boolean" }),
         FieldType::Scalar(Scalar::Object) => json!({ "type": "object" }),

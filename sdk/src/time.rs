@@ -113,8 +113,13 @@ pub(crate) fn parse_rfc3339(s: &str) -> Option<i64> {
             .iter()
             .fold(0i64, |acc, c| acc * 10 + i64::from(c - b'0'))
     };
+    let minute_of_day = n(8..10) * 60 + n(10..12);
+    // A leap second (:60) exists only in the last minute of a UTC day.
+    if n(12..14) == 60 && (minute_of_day * 60 - offset).rem_euclid(86_400) != 86_340 {
+        return None;
+    }
     let days = days_from_civil(n(0..4), n(4..6), n(6..8));
-    Some(days * 86_400 + n(8..10) * 3600 + n(10..12) * 60 + n(12..14) - offset)
+    Some(days * 86_400 + minute_of_day * 60 + n(12..14) - offset)
 }
 
 /// Days since 1970-01-01 of a proleptic Gregorian date.
@@ -147,5 +152,10 @@ mod tests {
         assert_eq!(parse_rfc3339("2023-02-29T00:00:00Z"), None);
         assert_eq!(parse_rfc3339("2015-05-20T13:29:35+0800"), None);
         assert_eq!(parse_rfc3339("2015-05-20T13:29:35."), None);
+        // Leap seconds only at 23:59:60 UTC.
+        assert!(parse_rfc3339("2016-12-31T23:59:60Z").is_some());
+        assert!(parse_rfc3339("2017-01-01T07:59:60+08:00").is_some());
+        assert_eq!(parse_rfc3339("2015-05-20T13:29:60+08:00"), None);
+        assert_eq!(parse_rfc3339("2015-05-20T23:59:60+08:00"), None);
     }
 }

@@ -545,3 +545,49 @@ fn dispatch_runs_the_kind_handler_and_replies() {
     );
     assert_eq!(seen.load(Ordering::SeqCst), 1);
 }
+
+#[test]
+fn a_retention_handler_replies_with_typed_data() {
+    use wechatpay_notify::generated::kinds::{
+        EntrustTerminateRetention, EntrustTerminateRetentionCouponInfo,
+        EntrustTerminateRetentionCouponState, EntrustTerminateRetentionReply,
+        EntrustTerminateRetentionType,
+    };
+    let d = Dispatcher::new(receiver()).on(|d: Delivery<EntrustTerminateRetention>| async move {
+        assert_eq!(
+            d.resource.out_contract_code.as_deref(),
+            Some("wxwtdk20200910100000")
+        );
+        Ok(EntrustTerminateRetentionReply {
+            retention_type: Some(EntrustTerminateRetentionType::Coupon),
+            coupon_info: Some(EntrustTerminateRetentionCouponInfo {
+                state: Some(EntrustTerminateRetentionCouponState::SendCoupon),
+                coupon_id: Some("9867041".to_owned()),
+            }),
+        })
+    });
+    let req = V3RequestBuilder::new(
+        "ENTRUST.TERMINATE_RETENTION",
+        example("entrust-terminate-retention"),
+    )
+    .timestamp(NOW)
+    .original_type("entrust")
+    .sign(&signer(), &api_key());
+    let out = block_on(d.handle(&req.headers, &req.body));
+    assert_eq!(out.reply.status, 200);
+    let body: serde_json::Value = serde_json::from_str(&out.reply.body).unwrap();
+    assert_eq!(
+        body,
+        serde_json::json!({
+            "code": "SUCCESS",
+            "message": "",
+            "retention_type": "COUPON",
+            "coupon_info": { "state": "SEND_COUPON", "coupon_id": "9867041" }
+        })
+    );
+    assert_eq!(
+        Kind::EntrustTerminateRetention.info().retry_schedule,
+        &[] as &[u32],
+        "a synchronous fetch: no retries"
+    );
+}
