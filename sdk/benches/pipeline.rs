@@ -115,6 +115,21 @@ fn bench(c: &mut Criterion) {
             out
         })
     });
+    let no_cache = Dispatcher::new(Receiver::with_verifier(
+        verifier.clone().with_signature_cache(0),
+        ApiV3Key::from_text("0123456789abcdefghijklmnopqrstuv").unwrap(),
+    ))
+    .on(|d: Delivery<TransactionSuccessBasic>| async move {
+        black_box(&d.resource.out_trade_no);
+        Ok(())
+    });
+    g.bench_function("whole/first_delivery_without_cache", |b| {
+        b.iter(|| {
+            i = (i + 1) % reqs.len();
+            let r = &reqs[i];
+            ready(no_cache.handle(&r.headers, &r.body))
+        })
+    });
     let dup = &reqs[1];
     ready(dispatcher.handle(&dup.headers, &dup.body));
     g.bench_function("whole/duplicate", |b| {
@@ -127,7 +142,7 @@ fn bench(c: &mut Criterion) {
     g.finish();
 
     let mut g = c.benchmark_group("step");
-    let uncached = verifier.clone().with_signature_cache(0, 0);
+    let uncached = verifier.clone().with_signature_cache(0);
     g.bench_function("verify_and_envelope", |b| {
         b.iter(|| uncached.verify(&one.headers, black_box(&one.body)).unwrap())
     });

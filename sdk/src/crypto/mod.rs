@@ -19,6 +19,7 @@
 
 mod aead;
 mod backend;
+mod digest;
 
 #[cfg(feature = "aws-lc")]
 mod aws_lc;
@@ -31,6 +32,7 @@ pub use backend::{Backend, active_backend};
 #[cfg(feature = "aws-lc")]
 pub(crate) use aws_lc::AwsLc;
 pub(crate) use backend::{Provider, RsaComponents};
+pub(crate) use digest::sha256_length_prefixed;
 #[cfg(feature = "rustcrypto")]
 pub(crate) use rust_crypto::RustCrypto;
 

@@ -1,19 +1,18 @@
 //! A bounded cache of requests already verified, so byte-identical copies of a notification
 //! (WeChat Pay sends the same request from several servers within seconds) skip the RSA step.
 //!
-//! Entries are keyed by the signature text and hold a copy of everything that was signed
-//! (timestamp, nonce, body) and the serial: a hit requires the new request to be equal byte for
-//! byte, so nothing is trusted that did not verify. The cache is bounded by entries and by the
-//! bytes it holds; a hit never skips the time window, which is checked before the cache.
+//! An entry is the SHA-256 digest of everything the request's trust rests on — the serial,
+//! the timestamp, the nonce, the signature and the body, each length-prefixed — with the time
+//! until which it may be trusted. A hit therefore needs a request equal byte for byte to one
+//! that verified (finding another with the same digest is finding a SHA-256 collision). Entries
+//! are fixed-size, so the cache allocates nothing per request once warm; a hit never skips the
+//! time window, which is checked before the cache.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 
 /// How many verified requests are remembered by default.
 pub const DEFAULT_CAPACITY: usize = 4096;
-
-/// How many bytes of verified requests are remembered at most by default.
-pub const DEFAULT_BYTE_BUDGET: usize = 16 * 1024 * 1024;
 
 /// One signed request, as the signature covers it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,55 +24,48 @@ pub(crate) struct SignedParts<'a> {
     pub body: &'a [u8],
 }
 
-#[derive(Debug)]
-struct Entry {
-    serial: Box<str>,
-    timestamp: Box<str>,
-    nonce: Box<str>,
-    body: Box<[u8]>,
-    until: i64,
-}
+/// The digest that stands for one signed request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) struct RequestDigest([u8; 32]);
 
-impl Entry {
-    fn size(&self, signature: &str) -> usize {
-        signature.len()
-            + self.serial.len()
-            + self.timestamp.len()
-            + self.nonce.len()
-            + self.body.len()
-    }
-
-    fn matches(&self, p: &SignedParts<'_>) -> bool {
-        *self.serial == *p.serial
-            && *self.timestamp == *p.timestamp
-            && *self.nonce == *p.nonce
-            && *self.body == *p.body
+impl SignedParts<'_> {
+    pub(crate) fn digest(&self) -> RequestDigest {
+        let parts = [
+            self.serial.as_bytes(),
+            self.timestamp.as_bytes(),
+            self.nonce.as_bytes(),
+            self.signature.as_bytes(),
+            self.body,
+        ];
+        RequestDigest(crate::crypto::sha256_length_prefixed(&parts))
     }
 }
 
-/// Verified requests with the Unix time until which each may be trusted, evicted oldest first
-/// beyond the capacity or the byte budget.
+/// Verified request digests with the Unix time until which each may be trusted, evicted
+/// oldest first beyond the capacity.
 #[derive(Debug)]
 pub(crate) struct SignatureCache {
     capacity: usize,
-    byte_budget: usize,
     inner: Mutex<Inner>,
 }
 
 #[derive(Debug, Default)]
 struct Inner {
-    entries: HashMap<Box<str>, Entry>,
-    order: VecDeque<Box<str>>,
-    bytes: usize,
+    until: HashMap<RequestDigest, i64>,
+    order: VecDeque<RequestDigest>,
 }
 
 impl SignatureCache {
-    pub(crate) fn new(capacity: usize, byte_budget: usize) -> Self {
+    pub(crate) fn new(capacity: usize) -> Self {
         SignatureCache {
             capacity,
-            byte_budget,
             inner: Mutex::new(Inner::default()),
         }
+    }
+
+    /// Whether the cache is on at all (a capacity of 0 turns it off: no digest is computed).
+    pub(crate) fn is_enabled(&self) -> bool {
+        self.capacity > 0
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
@@ -83,42 +75,27 @@ impl SignatureCache {
     }
 
     /// `true` when the very same request verified before and is still within its time.
-    pub(crate) fn contains(&self, parts: &SignedParts<'_>, now: i64) -> bool {
-        if self.capacity == 0 {
-            return false;
-        }
-        self.lock()
-            .entries
-            .get(parts.signature)
-            .is_some_and(|e| now <= e.until && e.matches(parts))
+    pub(crate) fn contains(&self, digest: &RequestDigest, now: i64) -> bool {
+        self.is_enabled()
+            && self
+                .lock()
+                .until
+                .get(digest)
+                .is_some_and(|until| now <= *until)
     }
 
     /// Remembers a verified request until `until` (Unix seconds).
-    pub(crate) fn insert(&self, parts: &SignedParts<'_>, until: i64) {
-        let entry = Entry {
-            serial: parts.serial.into(),
-            timestamp: parts.timestamp.into(),
-            nonce: parts.nonce.into(),
-            body: parts.body.into(),
-            until,
-        };
-        let size = entry.size(parts.signature);
-        if self.capacity == 0 || size > self.byte_budget {
+    pub(crate) fn insert(&self, digest: RequestDigest, until: i64) {
+        if !self.is_enabled() {
             return;
         }
         let mut inner = self.lock();
-        let inner = &mut *inner;
-        match inner.entries.insert(parts.signature.into(), entry) {
-            Some(old) => inner.bytes -= old.size(parts.signature),
-            None => inner.order.push_back(parts.signature.into()),
+        if inner.until.insert(digest, until).is_none() {
+            inner.order.push_back(digest);
         }
-        inner.bytes += size;
-        while inner.order.len() > self.capacity || inner.bytes > self.byte_budget {
-            let Some(key) = inner.order.pop_front() else {
-                break;
-            };
-            if let Some(old) = inner.entries.remove(&key) {
-                inner.bytes -= old.size(&key);
+        while inner.order.len() > self.capacity {
+            if let Some(old) = inner.order.pop_front() {
+                inner.until.remove(&old);
             }
         }
     }
@@ -145,53 +122,47 @@ mod tests {
 
     #[test]
     fn a_hit_needs_every_signed_byte_equal() {
-        let c = SignatureCache::new(8, 1 << 20);
-        c.insert(&parts("sig", b"body"), 100);
-        assert!(c.contains(&parts("sig", b"body"), 100));
-        assert!(!c.contains(&parts("sig", b"bodY"), 100));
-        assert!(!c.contains(
-            &SignedParts {
+        let c = SignatureCache::new(8);
+        c.insert(parts("sig", b"body").digest(), 100);
+        assert!(c.contains(&parts("sig", b"body").digest(), 100));
+        for other in [
+            parts("sig", b"bodY"),
+            parts("sIg", b"body"),
+            SignedParts {
                 nonce: "m",
                 ..parts("sig", b"body")
             },
-            100
-        ));
-        assert!(!c.contains(
-            &SignedParts {
+            SignedParts {
                 timestamp: "2",
                 ..parts("sig", b"body")
             },
-            100
-        ));
-        assert!(!c.contains(
-            &SignedParts {
+            SignedParts {
                 serial: "T",
                 ..parts("sig", b"body")
             },
-            100
-        ));
-        assert!(!c.contains(&parts("sig", b"body"), 101), "expired");
+            // Length prefixes keep the boundaries between parts apart.
+            SignedParts {
+                nonce: "ns",
+                signature: "ig",
+                ..parts("sig", b"body")
+            },
+        ] {
+            assert!(!c.contains(&other.digest(), 100), "{other:?}");
+        }
+        assert!(!c.contains(&parts("sig", b"body").digest(), 101), "expired");
     }
 
     #[test]
-    fn bounded_by_entries_and_bytes() {
-        let c = SignatureCache::new(2, 1 << 20);
+    fn bounded_oldest_first_and_off_at_zero() {
+        let c = SignatureCache::new(2);
         for s in ["a", "b", "c"] {
-            c.insert(&parts(s, b"x"), 100);
+            c.insert(parts(s, b"x").digest(), 100);
         }
         assert_eq!(c.len(), 2);
-        assert!(!c.contains(&parts("a", b"x"), 0));
-        assert!(c.contains(&parts("c", b"x"), 0));
-
-        let c = SignatureCache::new(100, 40);
-        c.insert(&parts("a", &[0; 20]), 100);
-        c.insert(&parts("b", &[0; 20]), 100);
-        assert_eq!(c.len(), 1, "the byte budget evicts the oldest");
-        c.insert(&parts("c", &[0; 100]), 100);
-        assert!(
-            !c.contains(&parts("c", &[0; 100]), 0),
-            "larger than the budget: not kept"
-        );
-        assert!(!SignatureCache::new(0, 100).contains(&parts("b", &[0; 20]), 0));
+        assert!(!c.contains(&parts("a", b"x").digest(), 0));
+        assert!(c.contains(&parts("c", b"x").digest(), 0));
+        let off = SignatureCache::new(0);
+        off.insert(parts("a", b"x").digest(), 100);
+        assert!(!off.contains(&parts("a", b"x").digest(), 0));
     }
 }

@@ -55,10 +55,7 @@ impl Verifier {
             clock: Arc::new(SystemClock),
             window: Some(DEFAULT_WINDOW_SECS),
             max_body: DEFAULT_MAX_BODY,
-            cache: Arc::new(SignatureCache::new(
-                signature_cache::DEFAULT_CAPACITY,
-                signature_cache::DEFAULT_BYTE_BUDGET,
-            )),
+            cache: Arc::new(SignatureCache::new(signature_cache::DEFAULT_CAPACITY)),
         }
     }
 
@@ -91,11 +88,11 @@ impl Verifier {
         self
     }
 
-    /// Remembers up to `entries` verified requests holding at most `bytes` in all (0 entries
-    /// turns the cache off). The default is 4096 entries and 16 MiB.
+    /// Remembers up to `entries` verified requests (0 turns the cache off). The default is
+    /// 4096 entries of 40 bytes each.
     #[must_use]
-    pub fn with_signature_cache(mut self, entries: usize, bytes: usize) -> Self {
-        self.cache = Arc::new(SignatureCache::new(entries, bytes));
+    pub fn with_signature_cache(mut self, entries: usize) -> Self {
+        self.cache = Arc::new(SignatureCache::new(entries));
         self
     }
 
@@ -148,14 +145,17 @@ impl Verifier {
             .get(h.serial)
             .ok_or_else(|| unknown_serial(&self.keyring, h.serial))?;
 
-        let parts = SignedParts {
-            serial: h.serial,
-            timestamp: h.timestamp,
-            nonce: h.nonce,
-            signature: h.signature,
-            body,
-        };
-        let cached = self.cache.contains(&parts, now);
+        let digest = self.cache.is_enabled().then(|| {
+            SignedParts {
+                serial: h.serial,
+                timestamp: h.timestamp,
+                nonce: h.nonce,
+                signature: h.signature,
+                body,
+            }
+            .digest()
+        });
+        let cached = digest.is_some_and(|d| self.cache.contains(&d, now));
         if !cached {
             // A cache hit equals, byte for byte, a request whose signature decoded and
             // verified: only a miss needs decoding.
@@ -180,7 +180,9 @@ impl Verifier {
             let until = self
                 .window
                 .map_or(i64::MAX, |w| timestamp.saturating_add(w));
-            self.cache.insert(&parts, until);
+            if let Some(d) = digest {
+                self.cache.insert(d, until);
+            }
         }
         let envelope = Envelope::parse(body)?;
         Ok(Verified {
