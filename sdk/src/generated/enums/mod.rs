@@ -42,8 +42,6 @@ mod funds_account;
 pub use funds_account::FundsAccount;
 mod pay_campus_trade_state;
 pub use pay_campus_trade_state::PayCampusTradeState;
-mod pay_parking_trade_state;
-pub use pay_parking_trade_state::PayParkingTradeState;
 mod pay_profit_sharing_receiver_type;
 pub use pay_profit_sharing_receiver_type::PayProfitSharingReceiverType;
 mod pay_transfer_batch_status;

@@ -51,7 +51,7 @@ pub struct TransactionPayBackParking {
     #[schemars(length(min = 1, max = 32))]
     pub create_time: Option<String>,
     /// 交易状态，本页示例为PAY_BACK（用户还款）；官方字段表列SUCCESS、ACCEPT、PAY_FAIL、REFUND
-    pub trade_state: super::super::enums::PayParkingTradeState,
+    pub trade_state: super::super::enums::TradeStateParking,
     /// 交易状态描述，对当前订单状态的描述和下一步操作的指引
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 1, max = 256))]
