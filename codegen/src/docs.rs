@@ -49,12 +49,12 @@ pub fn catalogue_md(c: &Catalogue) -> GeneratedFile {
         for link in &k.docs {
             let _ = writeln!(s, "- <{link}>");
         }
-        let key: Vec<&str> = k.business_key.iter().map(|f| f.wire.as_str()).collect();
+        let key: Vec<&str> = k.business_key.iter().map(|f| f.path.as_str()).collect();
         let _ = writeln!(s, "- business key: `{}`", key.join("`, `"));
         let cross: Vec<&str> = k.cross_check.iter().map(|c| c.path.as_str()).collect();
         let _ = writeln!(s, "- cross-check: `{}`", cross.join("`, `"));
         if let Some(state) = &k.state {
-            let _ = writeln!(s, "- state: `{}`", state.wire);
+            let _ = writeln!(s, "- state: `{}`", state.path);
         }
         if let Some(reply) = &k.reply {
             let _ = writeln!(s, "- reply data: `{}`", reply.name.as_str());

@@ -276,14 +276,14 @@ pub struct Kind {
     /// How far the payload can be trusted.
     pub trust: Trust,
     /// The fields identifying the business object.
-    pub business_key: Vec<FieldRef>,
+    pub business_key: Vec<FieldPath>,
     /// The fields naming the merchant, first present wins.
-    pub merchant: Vec<FieldRef>,
+    pub merchant: Vec<FieldPath>,
     /// The field stating the state, if any.
-    pub state: Option<FieldRef>,
+    pub state: Option<FieldPath>,
     /// The fields compared with the merchant's expectation, in catalogue order (at least
     /// one).
-    pub cross_check: Vec<CrossCheckField>,
+    pub cross_check: Vec<FieldPath>,
     /// The reply data type, if any (an object).
     pub reply: Option<TypeRef>,
     /// The kind's struct: its name is the kind's Rust name.
@@ -299,23 +299,26 @@ pub struct FieldRef {
     pub ident: Ident,
 }
 
-/// A field of a kind compared with what the merchant expects (business cross-check): a
-/// top-level field or a path through object-typed fields, ending at a string, integer or enum.
+/// A value of a kind reached by a top-level field or a path through object-typed fields,
+/// ending at a string, integer or enum: what a business fact (key, merchant, state) or the
+/// business cross-check reads.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct CrossCheckField {
+pub struct FieldPath {
     /// The catalogue path, wire names joined by `.` (`amount.total`).
     pub path: String,
-    /// The field of the kind's `…Expected` struct (`amount_total`).
+    /// The field of the kind's `…Expected` struct (`amount_total`), for cross-check paths.
     pub ident: Ident,
     /// The fields walked from the kind's struct, the last one holding the compared value.
     pub steps: Vec<Step>,
     /// The compared value's type: a string, an integer or an enum.
     pub ty: FieldType,
-    /// The compared field's description.
+    /// The value's description.
     pub doc: String,
+    /// The value is personal data (never cross-checked).
+    pub sensitive: bool,
 }
 
-/// One field on a [`CrossCheckField`]'s path.
+/// One field on a [`FieldPath`]'s path.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Step {
     /// The Rust field name.

@@ -591,3 +591,37 @@ fn a_retention_handler_replies_with_typed_data() {
         "a synchronous fetch: no retries"
     );
 }
+
+#[test]
+fn business_facts_read_nested_fields() {
+    use wechatpay_notify::resource::parse_kind;
+    let paid = parse_kind(
+        Kind::DiscountCardUserPaid,
+        example("discount-card-user-paid").as_bytes(),
+    )
+    .unwrap();
+    let fact = paid.business_fact().unwrap();
+    assert_eq!(
+        fact.state.as_deref(),
+        Some("PAYING"),
+        "pay_information.pay_state, not the card's state"
+    );
+
+    let signed = parse_kind(Kind::EntrustSigning, example("entrust-signing").as_bytes()).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&example("entrust-signing")).unwrap();
+    let fact = signed.business_fact().unwrap();
+    assert_eq!(
+        fact.key,
+        [
+            v["plan_id"].as_str().unwrap().to_owned(),
+            v["contract_information"]["contract_id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        ]
+    );
+    assert_eq!(
+        fact.state.as_deref(),
+        v["contract_information"]["contract_status"].as_str()
+    );
+}

@@ -6,9 +6,7 @@ use std::collections::BTreeMap;
 use super::Checker;
 use super::fields::is_fact;
 use super::kinds::FactFields;
-use crate::model::{
-    CrossCheckField, DefKind, Field, FieldRef, FieldType, Ident, ObjectDef, Scalar, Step,
-};
+use crate::model::{DefKind, Field, FieldPath, FieldType, Ident, ObjectDef, Scalar, Step};
 use crate::sanitize::{Case, sanitize};
 
 /// What a kind's cross-check paths are resolved against.
@@ -18,9 +16,9 @@ pub(super) struct CrossCheckInput<'a> {
     /// The kind's top-level fields.
     pub facts: &'a FactFields<'a>,
     /// The kind's `merchant` fields, checked (the default, with `business_key`).
-    pub merchant: &'a [FieldRef],
+    pub merchant: &'a [FieldPath],
     /// The kind's `business_key` fields, checked.
-    pub business_key: &'a [FieldRef],
+    pub business_key: &'a [FieldPath],
     /// Every object type the kind can see, by name: shared ones and its own.
     pub objects: &'a BTreeMap<&'a str, &'a ObjectDef>,
 }
@@ -32,7 +30,7 @@ impl Checker<'_> {
         &mut self,
         file: &str,
         input: &CrossCheckInput<'_>,
-    ) -> Vec<CrossCheckField> {
+    ) -> Vec<FieldPath> {
         let Some(listed) = input.listed else {
             return self.default_cross_check(input);
         };
@@ -41,7 +39,7 @@ impl Checker<'_> {
             self.problem(file, "cross_check", msg);
             return Vec::new();
         }
-        let mut out: Vec<CrossCheckField> = Vec::new();
+        let mut out: Vec<FieldPath> = Vec::new();
         for (i, path) in listed.iter().enumerate() {
             let at = format!("cross_check[{i}]");
             if out.iter().any(|c| c.path == *path) {
@@ -65,23 +63,17 @@ impl Checker<'_> {
         out
     }
 
-    /// The `merchant` and `business_key` fields, already checked as top-level facts.
-    fn default_cross_check(&mut self, input: &CrossCheckInput<'_>) -> Vec<CrossCheckField> {
-        let mut out: Vec<CrossCheckField> = Vec::new();
+    /// The `merchant` and `business_key` fields, already checked as fact paths.
+    fn default_cross_check(&mut self, input: &CrossCheckInput<'_>) -> Vec<FieldPath> {
+        let mut out: Vec<FieldPath> = Vec::new();
         for fields in [input.merchant, input.business_key] {
             for f in fields {
-                if out.iter().any(|c| c.path == f.wire) {
-                    continue;
-                }
-                let Some(field) = input.facts.get(&f.wire) else {
-                    continue;
-                };
                 // Mismatches carry the values they compare: personal data stays out of the
                 // default (an explicit list naming it is refused).
-                if field.sensitive {
+                if f.sensitive || out.iter().any(|c| c.path == f.path) {
                     continue;
                 }
-                out.push(leaf(f.wire.clone(), f.ident.clone(), vec![field]));
+                out.push(f.clone());
             }
         }
         out
@@ -94,7 +86,28 @@ impl Checker<'_> {
         at: &str,
         path: &str,
         input: &CrossCheckInput<'_>,
-    ) -> Option<CrossCheckField> {
+    ) -> Option<FieldPath> {
+        self.field_path(
+            file,
+            at,
+            path,
+            input.facts,
+            input.objects,
+            PathUse::CrossCheck,
+        )
+    }
+
+    /// Walks `path` (field names joined by `.`) from the kind's top-level fields through
+    /// object-typed fields to a string, integer or enum.
+    pub(super) fn field_path(
+        &mut self,
+        file: &str,
+        at: &str,
+        path: &str,
+        facts: &FactFields<'_>,
+        objects: &BTreeMap<&str, &ObjectDef>,
+        use_: PathUse,
+    ) -> Option<FieldPath> {
         let segments: Vec<&str> = path.split('.').collect();
         if segments.iter().any(|s| s.is_empty()) {
             let msg = format!("`{path}` is not a field path: field names joined by `.`");
@@ -102,22 +115,24 @@ impl Checker<'_> {
             return None;
         }
         let first = segments[0];
-        if !input.facts.raw.0.iter().any(|(wire, _)| wire == first) {
+        if !facts.raw.0.iter().any(|(wire, _)| wire == first) {
             self.problem(file, at, format!("no top-level field `{first}`"));
             return None;
         }
         // A field or object that did not lower has its own problem already.
-        let mut walked: Vec<&Field> = vec![input.facts.get(first)?];
+        let mut walked: Vec<&Field> = vec![facts.get(first)?];
         for (n, segment) in segments.iter().enumerate().skip(1) {
             let so_far = segments[..n].join(".");
             let holder = walked[walked.len() - 1];
             let object = match &holder.ty {
                 FieldType::Named(t) if t.def == DefKind::Object => {
-                    input.objects.get(t.name.as_str()).copied()?
+                    objects.get(t.name.as_str()).copied()?
                 }
                 FieldType::Array(_) => {
-                    let msg =
-                        format!("`{so_far}` is an array: cross-check paths do not go into arrays");
+                    let msg = format!(
+                        "`{so_far}` is an array: {} paths do not go into arrays",
+                        use_.noun()
+                    );
                     self.problem(file, at, msg);
                     return None;
                 }
@@ -142,21 +157,26 @@ impl Checker<'_> {
         }
         let last = walked[walked.len() - 1];
         if !is_fact(&last.ty) {
-            let msg = format!(
-                "`{path}` is {}; cross-check compares strings, integers and enums",
-                describe_type(&last.ty)
-            );
+            let msg = match use_ {
+                PathUse::CrossCheck => format!(
+                    "`{path}` is {}; cross-check compares strings, integers and enums",
+                    describe_type(&last.ty)
+                ),
+                PathUse::Fact => format!(
+                    "the field `{path}` is not a string, integer or enum, so it cannot identify a business fact"
+                ),
+            };
             self.problem(file, at, msg);
             return None;
         }
-        if last.sensitive {
+        if last.sensitive && use_ == PathUse::CrossCheck {
             let msg = format!(
                 "`{path}` is sensitive, and mismatches carry the values they compare, so it cannot be cross-checked"
             );
             self.problem(file, at, msg);
             return None;
         }
-        let ident = if walked.len() == 1 {
+        let ident = if walked.len() == 1 || use_ == PathUse::Fact {
             last.ident.clone()
         } else {
             let joined: Vec<&str> = walked.iter().map(|f| f.ident.unraw()).collect();
@@ -170,14 +190,33 @@ impl Checker<'_> {
     }
 }
 
-/// The cross-check field reached by `walked` (at least one field).
-fn leaf(path: String, ident: Ident, walked: Vec<&Field>) -> CrossCheckField {
+/// What a field path is for: it words the problems.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum PathUse {
+    /// `cross_check`: sensitive fields refused, an `…Expected` field name needed.
+    CrossCheck,
+    /// `business_key`, `merchant`, `state`.
+    Fact,
+}
+
+impl PathUse {
+    fn noun(self) -> &'static str {
+        match self {
+            PathUse::CrossCheck => "cross-check",
+            PathUse::Fact => "fact",
+        }
+    }
+}
+
+/// The field path reached by `walked` (at least one field).
+fn leaf(path: String, ident: Ident, walked: Vec<&Field>) -> FieldPath {
     let last = walked[walked.len() - 1];
-    CrossCheckField {
+    FieldPath {
         path,
         ident,
         ty: last.ty.clone(),
         doc: last.doc.clone(),
+        sensitive: last.sensitive,
         steps: walked
             .iter()
             .map(|f| Step {

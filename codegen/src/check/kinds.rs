@@ -3,13 +3,12 @@
 
 use std::collections::BTreeMap;
 
-use super::cross_check::CrossCheckInput;
-use super::fields::is_fact;
+use super::cross_check::{CrossCheckInput, PathUse};
 use super::rules::KindRule;
 use super::{Checker, Scope};
 use crate::load::Source;
 use crate::model::{
-    DefKind, Field, FieldRef, Ident, Kind, KindFile, ObjectDef, ObjectFile, SourceFile, Trust,
+    DefKind, Field, FieldPath, Ident, Kind, KindFile, ObjectDef, ObjectFile, SourceFile, Trust,
     TypeRef, WireFormat,
 };
 use crate::raw;
@@ -95,18 +94,19 @@ impl Checker<'_> {
         if body.business_key.is_empty() {
             self.problem(file, "business_key", "name at least one field");
         }
-        let business_key = self.fact_fields(file, "business_key", &body.business_key, &facts);
-        let merchant = self.fact_fields(file, "merchant", &body.merchant, &facts);
-        let state = body.state.as_ref().and_then(|s| {
-            self.fact_fields(file, "state", std::slice::from_ref(s), &facts)
-                .into_iter()
-                .next()
-        });
         let mut visible: BTreeMap<&str, &ObjectDef> = shared_objects
             .iter()
             .map(|o| (o.def.name.as_str(), &o.def))
             .collect();
         visible.extend(objects.iter().map(|o| (o.name.as_str(), o)));
+        let business_key =
+            self.fact_fields(file, "business_key", &body.business_key, &facts, &visible);
+        let merchant = self.fact_fields(file, "merchant", &body.merchant, &facts, &visible);
+        let state = body.state.as_ref().and_then(|s| {
+            self.fact_fields(file, "state", std::slice::from_ref(s), &facts, &visible)
+                .into_iter()
+                .next()
+        });
         let cross_check = self.cross_check(
             file,
             &CrossCheckInput {
@@ -291,40 +291,26 @@ impl Checker<'_> {
         }
     }
 
-    /// Resolves `business_key`, `merchant` or `state` names to top-level fields.
+    /// Resolves `business_key`, `merchant` or `state` entries: top-level fields, or paths
+    /// through object-typed fields (`pay_information.pay_state`), never into arrays.
     fn fact_fields(
         &mut self,
         file: &str,
         key: &str,
         names: &[String],
         facts: &FactFields<'_>,
-    ) -> Vec<FieldRef> {
+        objects: &BTreeMap<&str, &ObjectDef>,
+    ) -> Vec<FieldPath> {
         let mut out = Vec::new();
         for (i, name) in names.iter().enumerate() {
-            let path = if key == "state" {
+            let at = if key == "state" {
                 key.to_owned()
             } else {
                 format!("{key}[{i}]")
             };
-            if !facts.raw.0.iter().any(|(wire, _)| wire == name) {
-                self.problem(file, path, format!("no top-level field `{name}`"));
-                continue;
+            if let Some(path) = self.field_path(file, &at, name, facts, objects, PathUse::Fact) {
+                out.push(path);
             }
-            // A field that did not lower has its own problem already.
-            let Some(field) = facts.get(name) else {
-                continue;
-            };
-            if !is_fact(&field.ty) {
-                let msg = format!(
-                    "the field `{name}` is not a string, integer or enum, so it cannot identify a business fact"
-                );
-                self.problem(file, path, msg);
-                continue;
-            }
-            out.push(FieldRef {
-                wire: field.wire.clone(),
-                ident: field.ident.clone(),
-            });
         }
         out
     }

@@ -148,7 +148,7 @@ fn kinds_table(kinds: &[&Kind]) -> TokenStream {
         let docs = &k.docs;
         let original_type = opt_str(k.original_type.as_deref());
         let retry = k.retry.iter().map(|s| int(*s));
-        let business_key = k.business_key.iter().map(|f| &f.wire);
+        let business_key = k.business_key.iter().map(|f| &f.path);
         let cross_check = k.cross_check.iter().map(|c| &c.path);
         let trust = match k.trust {
             Trust::Authenticated => quote!(Authenticated),

@@ -7,7 +7,7 @@ use quote::quote;
 
 use super::kinds::expected_name;
 use super::{doc, ident, type_ref};
-use crate::model::{CrossCheckField, DefKind, FieldType, Kind, Scalar};
+use crate::model::{DefKind, FieldPath, FieldType, Kind, Scalar, Step};
 
 /// The `…Expected` struct, its setters and the kind's `CrossCheck` impl.
 pub(super) fn cross_check(kind: &Kind) -> TokenStream {
@@ -37,7 +37,7 @@ pub(super) fn cross_check(kind: &Kind) -> TokenStream {
     let compares = kind.cross_check.iter().map(|c| {
         let path = &c.path;
         let id = ident(&c.ident);
-        let found = found(c);
+        let found = access(&c.steps);
         quote! {
             ::wechatpay_notify::cross_check::compare(#path, expected.#id.as_ref(), #found, &mut out);
         }
@@ -77,7 +77,7 @@ fn expected_type(ty: &FieldType) -> TokenStream {
 }
 
 /// `pub fn amount_total(mut self, value: i64) -> Self`.
-fn setter(c: &CrossCheckField) -> TokenStream {
+fn setter(c: &FieldPath) -> TokenStream {
     let docs = doc(&format!("Expects `{}` to be `value`.", c.path));
     let id = ident(&c.ident);
     let (param, value) = match &c.ty {
@@ -94,16 +94,16 @@ fn setter(c: &CrossCheckField) -> TokenStream {
     }
 }
 
-/// The notification's value at `c`'s path, as an `Option<&T>`: `Some(&self.amount.total)`,
+/// The value at the end of `steps`, as an `Option<&T>`: `Some(&self.amount.total)`,
 /// `self.amount.as_ref().and_then(|v| v.total.as_ref())`.
-fn found(c: &CrossCheckField) -> TokenStream {
+pub(super) fn access(steps: &[Step]) -> TokenStream {
     // Either a place of the value's type (every field so far required) or an `Option<&T>`.
     enum Access {
         Place(TokenStream),
         Optional(TokenStream),
     }
     let mut access = Access::Place(quote!(self));
-    for step in &c.steps {
+    for step in steps {
         let f = ident(&step.ident);
         access = match (access, step.required) {
             (Access::Place(p), true) => Access::Place(quote!(#p.#f)),

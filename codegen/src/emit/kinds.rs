@@ -6,7 +6,7 @@ use quote::quote;
 
 use super::objects::object;
 use super::{cross_check::cross_check, doc, enums::enum_def, ident, type_ref};
-use crate::model::{FieldRef, Ident, Kind, KindFile};
+use crate::model::{FieldPath, Ident, Kind, KindFile};
 
 /// Everything generated for one kind file.
 pub(super) fn kind_file(file: &KindFile) -> TokenStream {
@@ -51,9 +51,9 @@ fn kind_type(kind: &Kind) -> TokenStream {
         Some(t) => type_ref(t),
         None => quote!(::wechatpay_notify::catalogue::NoReply),
     };
-    let fact = |f: &FieldRef| {
-        let field = ident(&f.ident);
-        quote!(::wechatpay_notify::catalogue::FactValue::fact_value(&self.#field))
+    let fact = |f: &FieldPath| {
+        let value = super::cross_check::access(&f.steps);
+        quote!(#value.and_then(::wechatpay_notify::catalogue::FactValue::fact_value))
     };
     let merchant = match kind.merchant.split_first() {
         None => quote!(None),

@@ -1316,8 +1316,13 @@ pub static KINDS: [::wechatpay_notify::catalogue::KindInfo; 69] = [
             15, 15, 30, 180, 600, 1200, 1800, 1800, 1800, 3600, 10800, 10800, 10800,
             21600, 21600,
         ],
-        business_key: &["plan_id", "openid", "sub_openid"],
-        cross_check: &["sub_mchid", "sp_mchid", "plan_id"],
+        business_key: &["plan_id", "contract_information.contract_id"],
+        cross_check: &[
+            "sub_mchid",
+            "sp_mchid",
+            "plan_id",
+            "contract_information.contract_id",
+        ],
         trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
     },
     ::wechatpay_notify::catalogue::KindInfo {
@@ -1358,8 +1363,13 @@ pub static KINDS: [::wechatpay_notify::catalogue::KindInfo; 69] = [
             15, 15, 30, 180, 600, 1200, 1800, 1800, 1800, 3600, 10800, 10800, 10800,
             21600, 21600,
         ],
-        business_key: &["plan_id", "openid", "sub_openid"],
-        cross_check: &["sub_mchid", "sp_mchid", "plan_id"],
+        business_key: &["plan_id", "contract_information.contract_id"],
+        cross_check: &[
+            "sub_mchid",
+            "sp_mchid",
+            "plan_id",
+            "contract_information.contract_id",
+        ],
         trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
     },
     ::wechatpay_notify::catalogue::KindInfo {

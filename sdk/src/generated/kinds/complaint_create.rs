@@ -47,12 +47,12 @@ impl ::wechatpay_notify::catalogue::KindType for ComplaintCreate {
         ::wechatpay_notify::catalogue::BusinessFact {
             merchant: None,
             key: ::std::vec::Vec::from([
-                ::wechatpay_notify::catalogue::FactValue::fact_value(&self.complaint_id)
+                Some(&self.complaint_id)
+                    .and_then(::wechatpay_notify::catalogue::FactValue::fact_value)
                     .unwrap_or_default(),
             ]),
-            state: ::wechatpay_notify::catalogue::FactValue::fact_value(
-                &self.action_type,
-            ),
+            state: Some(&self.action_type)
+                .and_then(::wechatpay_notify::catalogue::FactValue::fact_value),
         }
     }
 }

@@ -175,16 +175,20 @@ impl ::wechatpay_notify::catalogue::KindType for CouponUse {
     type Reply = ::wechatpay_notify::catalogue::NoReply;
     fn business_fact(&self) -> ::wechatpay_notify::catalogue::BusinessFact {
         ::wechatpay_notify::catalogue::BusinessFact {
-            merchant: ::wechatpay_notify::catalogue::FactValue::fact_value(
-                &self.stock_creator_mchid,
-            ),
+            merchant: Some(&self.stock_creator_mchid)
+                .and_then(::wechatpay_notify::catalogue::FactValue::fact_value),
             key: ::std::vec::Vec::from([
-                ::wechatpay_notify::catalogue::FactValue::fact_value(&self.stock_id)
+                Some(&self.stock_id)
+                    .and_then(::wechatpay_notify::catalogue::FactValue::fact_value)
                     .unwrap_or_default(),
-                ::wechatpay_notify::catalogue::FactValue::fact_value(&self.coupon_id)
+                Some(&self.coupon_id)
+                    .and_then(::wechatpay_notify::catalogue::FactValue::fact_value)
                     .unwrap_or_default(),
             ]),
-            state: ::wechatpay_notify::catalogue::FactValue::fact_value(&self.status),
+            state: self
+                .status
+                .as_ref()
+                .and_then(::wechatpay_notify::catalogue::FactValue::fact_value),
         }
     }
 }

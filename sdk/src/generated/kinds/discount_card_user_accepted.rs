@@ -157,12 +157,17 @@ impl ::wechatpay_notify::catalogue::KindType for DiscountCardUserAccepted {
     type Reply = ::wechatpay_notify::catalogue::NoReply;
     fn business_fact(&self) -> ::wechatpay_notify::catalogue::BusinessFact {
         ::wechatpay_notify::catalogue::BusinessFact {
-            merchant: ::wechatpay_notify::catalogue::FactValue::fact_value(&self.mchid),
+            merchant: self
+                .mchid
+                .as_ref()
+                .and_then(::wechatpay_notify::catalogue::FactValue::fact_value),
             key: ::std::vec::Vec::from([
-                ::wechatpay_notify::catalogue::FactValue::fact_value(&self.out_card_code)
+                Some(&self.out_card_code)
+                    .and_then(::wechatpay_notify::catalogue::FactValue::fact_value)
                     .unwrap_or_default(),
             ]),
-            state: ::wechatpay_notify::catalogue::FactValue::fact_value(&self.state),
+            state: Some(&self.state)
+                .and_then(::wechatpay_notify::catalogue::FactValue::fact_value),
         }
     }
 }

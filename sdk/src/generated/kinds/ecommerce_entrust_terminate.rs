@@ -88,13 +88,16 @@ impl ::wechatpay_notify::catalogue::KindType for EcommerceEntrustTerminate {
     type Reply = ::wechatpay_notify::catalogue::NoReply;
     fn business_fact(&self) -> ::wechatpay_notify::catalogue::BusinessFact {
         ::wechatpay_notify::catalogue::BusinessFact {
-            merchant: ::wechatpay_notify::catalogue::FactValue::fact_value(&self.mchid),
+            merchant: self
+                .mchid
+                .as_ref()
+                .and_then(::wechatpay_notify::catalogue::FactValue::fact_value),
             key: ::std::vec::Vec::from([
-                ::wechatpay_notify::catalogue::FactValue::fact_value(&self.plan_id)
+                Some(&self.plan_id)
+                    .and_then(::wechatpay_notify::catalogue::FactValue::fact_value)
                     .unwrap_or_default(),
-                ::wechatpay_notify::catalogue::FactValue::fact_value(
-                        &self.out_contract_code,
-                    )
+                Some(&self.out_contract_code)
+                    .and_then(::wechatpay_notify::catalogue::FactValue::fact_value)
                     .unwrap_or_default(),
             ]),
             state: None,

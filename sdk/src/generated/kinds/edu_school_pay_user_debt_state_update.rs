@@ -73,12 +73,15 @@ impl ::wechatpay_notify::catalogue::KindType for EduSchoolPayUserDebtStateUpdate
         ::wechatpay_notify::catalogue::BusinessFact {
             merchant: None,
             key: ::std::vec::Vec::from([
-                ::wechatpay_notify::catalogue::FactValue::fact_value(&self.openid)
+                Some(&self.openid)
+                    .and_then(::wechatpay_notify::catalogue::FactValue::fact_value)
                     .unwrap_or_default(),
-                ::wechatpay_notify::catalogue::FactValue::fact_value(&self.update_time)
+                Some(&self.update_time)
+                    .and_then(::wechatpay_notify::catalogue::FactValue::fact_value)
                     .unwrap_or_default(),
             ]),
-            state: ::wechatpay_notify::catalogue::FactValue::fact_value(&self.state),
+            state: Some(&self.state)
+                .and_then(::wechatpay_notify::catalogue::FactValue::fact_value),
         }
     }
 }

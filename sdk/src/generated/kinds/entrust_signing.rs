@@ -73,21 +73,32 @@ impl ::wechatpay_notify::catalogue::KindType for EntrustSigning {
     type Reply = ::wechatpay_notify::catalogue::NoReply;
     fn business_fact(&self) -> ::wechatpay_notify::catalogue::BusinessFact {
         ::wechatpay_notify::catalogue::BusinessFact {
-            merchant: ::wechatpay_notify::catalogue::FactValue::fact_value(
-                    &self.sub_mchid,
-                )
-                .or_else(|| ::wechatpay_notify::catalogue::FactValue::fact_value(
-                    &self.sp_mchid,
-                )),
+            merchant: self
+                .sub_mchid
+                .as_ref()
+                .and_then(::wechatpay_notify::catalogue::FactValue::fact_value)
+                .or_else(|| {
+                    self
+                        .sp_mchid
+                        .as_ref()
+                        .and_then(::wechatpay_notify::catalogue::FactValue::fact_value)
+                }),
             key: ::std::vec::Vec::from([
-                ::wechatpay_notify::catalogue::FactValue::fact_value(&self.plan_id)
+                Some(&self.plan_id)
+                    .and_then(::wechatpay_notify::catalogue::FactValue::fact_value)
                     .unwrap_or_default(),
-                ::wechatpay_notify::catalogue::FactValue::fact_value(&self.openid)
-                    .unwrap_or_default(),
-                ::wechatpay_notify::catalogue::FactValue::fact_value(&self.sub_openid)
+                self
+                    .contract_information
+                    .contract_id
+                    .as_ref()
+                    .and_then(::wechatpay_notify::catalogue::FactValue::fact_value)
                     .unwrap_or_default(),
             ]),
-            state: None,
+            state: self
+                .contract_information
+                .contract_status
+                .as_ref()
+                .and_then(::wechatpay_notify::catalogue::FactValue::fact_value),
         }
     }
 }
@@ -120,6 +131,8 @@ pub struct EntrustSigningExpected {
     pub sp_mchid: Option<String>,
     /// `plan_id`: 签约模板号（本通知中为字符串）
     pub plan_id: Option<String>,
+    /// `contract_information.contract_id`: 签约协议号
+    pub contract_id: Option<String>,
 }
 impl EntrustSigningExpected {
     /// Expects `sub_mchid` to be `value`.
@@ -138,6 +151,12 @@ impl EntrustSigningExpected {
     #[must_use]
     pub fn plan_id(mut self, value: impl Into<String>) -> Self {
         self.plan_id = Some(value.into());
+        self
+    }
+    /// Expects `contract_information.contract_id` to be `value`.
+    #[must_use]
+    pub fn contract_id(mut self, value: impl Into<String>) -> Self {
+        self.contract_id = Some(value.into());
         self
     }
 }
@@ -164,6 +183,12 @@ impl ::wechatpay_notify::cross_check::CrossCheck for EntrustSigning {
             "plan_id",
             expected.plan_id.as_ref(),
             Some(&self.plan_id),
+            &mut out,
+        );
+        ::wechatpay_notify::cross_check::compare(
+            "contract_information.contract_id",
+            expected.contract_id.as_ref(),
+            self.contract_information.contract_id.as_ref(),
             &mut out,
         );
         out

@@ -154,26 +154,32 @@ impl ::wechatpay_notify::catalogue::KindType for EntrustTerminate {
     type Reply = ::wechatpay_notify::catalogue::NoReply;
     fn business_fact(&self) -> ::wechatpay_notify::catalogue::BusinessFact {
         ::wechatpay_notify::catalogue::BusinessFact {
-            merchant: ::wechatpay_notify::catalogue::FactValue::fact_value(
-                    &self.sub_mchid,
-                )
-                .or_else(|| ::wechatpay_notify::catalogue::FactValue::fact_value(
-                    &self.mchid,
-                ))
-                .or_else(|| ::wechatpay_notify::catalogue::FactValue::fact_value(
-                    &self.sp_mchid,
-                )),
+            merchant: self
+                .sub_mchid
+                .as_ref()
+                .and_then(::wechatpay_notify::catalogue::FactValue::fact_value)
+                .or_else(|| {
+                    self
+                        .mchid
+                        .as_ref()
+                        .and_then(::wechatpay_notify::catalogue::FactValue::fact_value)
+                })
+                .or_else(|| {
+                    self
+                        .sp_mchid
+                        .as_ref()
+                        .and_then(::wechatpay_notify::catalogue::FactValue::fact_value)
+                }),
             key: ::std::vec::Vec::from([
-                ::wechatpay_notify::catalogue::FactValue::fact_value(&self.plan_id)
+                Some(&self.plan_id)
+                    .and_then(::wechatpay_notify::catalogue::FactValue::fact_value)
                     .unwrap_or_default(),
-                ::wechatpay_notify::catalogue::FactValue::fact_value(
-                        &self.out_contract_code,
-                    )
+                Some(&self.out_contract_code)
+                    .and_then(::wechatpay_notify::catalogue::FactValue::fact_value)
                     .unwrap_or_default(),
             ]),
-            state: ::wechatpay_notify::catalogue::FactValue::fact_value(
-                &self.contract_state,
-            ),
+            state: Some(&self.contract_state)
+                .and_then(::wechatpay_notify::catalogue::FactValue::fact_value),
         }
     }
 }

@@ -64,13 +64,20 @@ impl ::wechatpay_notify::catalogue::KindType for EntrustTerminateRetention {
     type Reply = EntrustTerminateRetentionReply;
     fn business_fact(&self) -> ::wechatpay_notify::catalogue::BusinessFact {
         ::wechatpay_notify::catalogue::BusinessFact {
-            merchant: ::wechatpay_notify::catalogue::FactValue::fact_value(&self.mchid),
+            merchant: self
+                .mchid
+                .as_ref()
+                .and_then(::wechatpay_notify::catalogue::FactValue::fact_value),
             key: ::std::vec::Vec::from([
-                ::wechatpay_notify::catalogue::FactValue::fact_value(&self.plan_id)
+                self
+                    .plan_id
+                    .as_ref()
+                    .and_then(::wechatpay_notify::catalogue::FactValue::fact_value)
                     .unwrap_or_default(),
-                ::wechatpay_notify::catalogue::FactValue::fact_value(
-                        &self.out_contract_code,
-                    )
+                self
+                    .out_contract_code
+                    .as_ref()
+                    .and_then(::wechatpay_notify::catalogue::FactValue::fact_value)
                     .unwrap_or_default(),
             ]),
             state: None,

@@ -122,12 +122,12 @@ impl ::wechatpay_notify::catalogue::KindType for HirePowerBankReceiveInsurance {
         ::wechatpay_notify::catalogue::BusinessFact {
             merchant: None,
             key: ::std::vec::Vec::from([
-                ::wechatpay_notify::catalogue::FactValue::fact_value(&self.out_order_no)
+                Some(&self.out_order_no)
+                    .and_then(::wechatpay_notify::catalogue::FactValue::fact_value)
                     .unwrap_or_default(),
             ]),
-            state: ::wechatpay_notify::catalogue::FactValue::fact_value(
-                &self.order_receive_state,
-            ),
+            state: Some(&self.order_receive_state)
+                .and_then(::wechatpay_notify::catalogue::FactValue::fact_value),
         }
     }
 }

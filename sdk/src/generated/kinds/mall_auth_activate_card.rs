@@ -51,14 +51,18 @@ impl ::wechatpay_notify::catalogue::KindType for MallAuthActivateCard {
     type Reply = ::wechatpay_notify::catalogue::NoReply;
     fn business_fact(&self) -> ::wechatpay_notify::catalogue::BusinessFact {
         ::wechatpay_notify::catalogue::BusinessFact {
-            merchant: ::wechatpay_notify::catalogue::FactValue::fact_value(&self.mchid),
+            merchant: Some(&self.mchid)
+                .and_then(::wechatpay_notify::catalogue::FactValue::fact_value),
             key: ::std::vec::Vec::from([
-                ::wechatpay_notify::catalogue::FactValue::fact_value(&self.mchid)
+                Some(&self.mchid)
+                    .and_then(::wechatpay_notify::catalogue::FactValue::fact_value)
                     .unwrap_or_default(),
-                ::wechatpay_notify::catalogue::FactValue::fact_value(&self.openid)
+                Some(&self.openid)
+                    .and_then(::wechatpay_notify::catalogue::FactValue::fact_value)
                     .unwrap_or_default(),
             ]),
-            state: ::wechatpay_notify::catalogue::FactValue::fact_value(&self.auth_type),
+            state: Some(&self.auth_type)
+                .and_then(::wechatpay_notify::catalogue::FactValue::fact_value),
         }
     }
 }

@@ -128,14 +128,15 @@ impl ::wechatpay_notify::catalogue::KindType for MchtransferBatchFinished {
     type Reply = ::wechatpay_notify::catalogue::NoReply;
     fn business_fact(&self) -> ::wechatpay_notify::catalogue::BusinessFact {
         ::wechatpay_notify::catalogue::BusinessFact {
-            merchant: ::wechatpay_notify::catalogue::FactValue::fact_value(&self.mchid),
+            merchant: Some(&self.mchid)
+                .and_then(::wechatpay_notify::catalogue::FactValue::fact_value),
             key: ::std::vec::Vec::from([
-                ::wechatpay_notify::catalogue::FactValue::fact_value(&self.out_batch_no)
+                Some(&self.out_batch_no)
+                    .and_then(::wechatpay_notify::catalogue::FactValue::fact_value)
                     .unwrap_or_default(),
             ]),
-            state: ::wechatpay_notify::catalogue::FactValue::fact_value(
-                &self.batch_status,
-            ),
+            state: Some(&self.batch_status)
+                .and_then(::wechatpay_notify::catalogue::FactValue::fact_value),
         }
     }
 }

@@ -101,15 +101,23 @@ impl ::wechatpay_notify::catalogue::KindType for MchtransferBillFinished {
     type Reply = ::wechatpay_notify::catalogue::NoReply;
     fn business_fact(&self) -> ::wechatpay_notify::catalogue::BusinessFact {
         ::wechatpay_notify::catalogue::BusinessFact {
-            merchant: ::wechatpay_notify::catalogue::FactValue::fact_value(&self.mchid)
-                .or_else(|| ::wechatpay_notify::catalogue::FactValue::fact_value(
-                    &self.mch_id,
-                )),
+            merchant: self
+                .mchid
+                .as_ref()
+                .and_then(::wechatpay_notify::catalogue::FactValue::fact_value)
+                .or_else(|| {
+                    self
+                        .mch_id
+                        .as_ref()
+                        .and_then(::wechatpay_notify::catalogue::FactValue::fact_value)
+                }),
             key: ::std::vec::Vec::from([
-                ::wechatpay_notify::catalogue::FactValue::fact_value(&self.out_bill_no)
+                Some(&self.out_bill_no)
+                    .and_then(::wechatpay_notify::catalogue::FactValue::fact_value)
                     .unwrap_or_default(),
             ]),
-            state: ::wechatpay_notify::catalogue::FactValue::fact_value(&self.state),
+            state: Some(&self.state)
+                .and_then(::wechatpay_notify::catalogue::FactValue::fact_value),
         }
     }
 }

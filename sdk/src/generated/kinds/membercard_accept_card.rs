@@ -90,13 +90,19 @@ impl ::wechatpay_notify::catalogue::KindType for MembercardAcceptCard {
         ::wechatpay_notify::catalogue::BusinessFact {
             merchant: None,
             key: ::std::vec::Vec::from([
-                ::wechatpay_notify::catalogue::FactValue::fact_value(&self.card_id)
+                Some(&self.card_id)
+                    .and_then(::wechatpay_notify::catalogue::FactValue::fact_value)
                     .unwrap_or_default(),
-                ::wechatpay_notify::catalogue::FactValue::fact_value(&self.code)
+                self
+                    .code
+                    .as_ref()
+                    .and_then(::wechatpay_notify::catalogue::FactValue::fact_value)
                     .unwrap_or_default(),
-                ::wechatpay_notify::catalogue::FactValue::fact_value(&self.openid)
+                Some(&self.openid)
+                    .and_then(::wechatpay_notify::catalogue::FactValue::fact_value)
                     .unwrap_or_default(),
-                ::wechatpay_notify::catalogue::FactValue::fact_value(&self.event_time)
+                Some(&self.event_time)
+                    .and_then(::wechatpay_notify::catalogue::FactValue::fact_value)
                     .unwrap_or_default(),
             ]),
             state: None,

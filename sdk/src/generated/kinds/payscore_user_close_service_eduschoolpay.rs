@@ -227,25 +227,37 @@ impl ::wechatpay_notify::catalogue::KindType for PayscoreUserCloseServiceEduscho
     type Reply = ::wechatpay_notify::catalogue::NoReply;
     fn business_fact(&self) -> ::wechatpay_notify::catalogue::BusinessFact {
         ::wechatpay_notify::catalogue::BusinessFact {
-            merchant: ::wechatpay_notify::catalogue::FactValue::fact_value(
-                    &self.sub_mchid,
-                )
-                .or_else(|| ::wechatpay_notify::catalogue::FactValue::fact_value(
-                    &self.sub_mch_id,
-                ))
-                .or_else(|| ::wechatpay_notify::catalogue::FactValue::fact_value(
-                    &self.mchid,
-                ))
-                .or_else(|| ::wechatpay_notify::catalogue::FactValue::fact_value(
-                    &self.mch_id,
-                )),
+            merchant: self
+                .sub_mchid
+                .as_ref()
+                .and_then(::wechatpay_notify::catalogue::FactValue::fact_value)
+                .or_else(|| {
+                    self
+                        .sub_mch_id
+                        .as_ref()
+                        .and_then(::wechatpay_notify::catalogue::FactValue::fact_value)
+                })
+                .or_else(|| {
+                    self
+                        .mchid
+                        .as_ref()
+                        .and_then(::wechatpay_notify::catalogue::FactValue::fact_value)
+                })
+                .or_else(|| {
+                    self
+                        .mch_id
+                        .as_ref()
+                        .and_then(::wechatpay_notify::catalogue::FactValue::fact_value)
+                }),
             key: ::std::vec::Vec::from([
-                ::wechatpay_notify::catalogue::FactValue::fact_value(&self.contract_id)
+                Some(&self.contract_id)
+                    .and_then(::wechatpay_notify::catalogue::FactValue::fact_value)
                     .unwrap_or_default(),
             ]),
-            state: ::wechatpay_notify::catalogue::FactValue::fact_value(
-                &self.contract_status,
-            ),
+            state: self
+                .contract_status
+                .as_ref()
+                .and_then(::wechatpay_notify::catalogue::FactValue::fact_value),
         }
     }
 }

@@ -188,33 +188,52 @@ impl ::wechatpay_notify::catalogue::KindType for PayscoreUserOpenService {
     type Reply = ::wechatpay_notify::catalogue::NoReply;
     fn business_fact(&self) -> ::wechatpay_notify::catalogue::BusinessFact {
         ::wechatpay_notify::catalogue::BusinessFact {
-            merchant: ::wechatpay_notify::catalogue::FactValue::fact_value(
-                    &self.sub_mch_id,
-                )
-                .or_else(|| ::wechatpay_notify::catalogue::FactValue::fact_value(
-                    &self.sub_mchid,
-                ))
-                .or_else(|| ::wechatpay_notify::catalogue::FactValue::fact_value(
-                    &self.mch_id,
-                ))
-                .or_else(|| ::wechatpay_notify::catalogue::FactValue::fact_value(
-                    &self.mchid,
-                )),
+            merchant: self
+                .sub_mch_id
+                .as_ref()
+                .and_then(::wechatpay_notify::catalogue::FactValue::fact_value)
+                .or_else(|| {
+                    self
+                        .sub_mchid
+                        .as_ref()
+                        .and_then(::wechatpay_notify::catalogue::FactValue::fact_value)
+                })
+                .or_else(|| {
+                    self
+                        .mch_id
+                        .as_ref()
+                        .and_then(::wechatpay_notify::catalogue::FactValue::fact_value)
+                })
+                .or_else(|| {
+                    self
+                        .mchid
+                        .as_ref()
+                        .and_then(::wechatpay_notify::catalogue::FactValue::fact_value)
+                }),
             key: ::std::vec::Vec::from([
-                ::wechatpay_notify::catalogue::FactValue::fact_value(&self.service_id)
+                Some(&self.service_id)
+                    .and_then(::wechatpay_notify::catalogue::FactValue::fact_value)
                     .unwrap_or_default(),
-                ::wechatpay_notify::catalogue::FactValue::fact_value(&self.openid)
+                self
+                    .openid
+                    .as_ref()
+                    .and_then(::wechatpay_notify::catalogue::FactValue::fact_value)
                     .unwrap_or_default(),
-                ::wechatpay_notify::catalogue::FactValue::fact_value(&self.sub_openid)
+                self
+                    .sub_openid
+                    .as_ref()
+                    .and_then(::wechatpay_notify::catalogue::FactValue::fact_value)
                     .unwrap_or_default(),
-                ::wechatpay_notify::catalogue::FactValue::fact_value(
-                        &self.openorclose_time,
-                    )
+                self
+                    .openorclose_time
+                    .as_ref()
+                    .and_then(::wechatpay_notify::catalogue::FactValue::fact_value)
                     .unwrap_or_default(),
             ]),
-            state: ::wechatpay_notify::catalogue::FactValue::fact_value(
-                &self.user_service_status,
-            ),
+            state: self
+                .user_service_status
+                .as_ref()
+                .and_then(::wechatpay_notify::catalogue::FactValue::fact_value),
         }
     }
 }

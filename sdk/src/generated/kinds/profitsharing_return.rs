@@ -157,17 +157,25 @@ impl ::wechatpay_notify::catalogue::KindType for ProfitsharingReturn {
     type Reply = ::wechatpay_notify::catalogue::NoReply;
     fn business_fact(&self) -> ::wechatpay_notify::catalogue::BusinessFact {
         ::wechatpay_notify::catalogue::BusinessFact {
-            merchant: ::wechatpay_notify::catalogue::FactValue::fact_value(
-                    &self.sub_mchid,
-                )
-                .or_else(|| ::wechatpay_notify::catalogue::FactValue::fact_value(
-                    &self.mchid,
-                ))
-                .or_else(|| ::wechatpay_notify::catalogue::FactValue::fact_value(
-                    &self.sp_mchid,
-                )),
+            merchant: self
+                .sub_mchid
+                .as_ref()
+                .and_then(::wechatpay_notify::catalogue::FactValue::fact_value)
+                .or_else(|| {
+                    self
+                        .mchid
+                        .as_ref()
+                        .and_then(::wechatpay_notify::catalogue::FactValue::fact_value)
+                })
+                .or_else(|| {
+                    self
+                        .sp_mchid
+                        .as_ref()
+                        .and_then(::wechatpay_notify::catalogue::FactValue::fact_value)
+                }),
             key: ::std::vec::Vec::from([
-                ::wechatpay_notify::catalogue::FactValue::fact_value(&self.out_order_no)
+                Some(&self.out_order_no)
+                    .and_then(::wechatpay_notify::catalogue::FactValue::fact_value)
                     .unwrap_or_default(),
             ]),
             state: None,

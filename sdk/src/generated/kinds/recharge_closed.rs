@@ -186,21 +186,21 @@ impl ::wechatpay_notify::catalogue::KindType for RechargeClosed {
     type Reply = ::wechatpay_notify::catalogue::NoReply;
     fn business_fact(&self) -> ::wechatpay_notify::catalogue::BusinessFact {
         ::wechatpay_notify::catalogue::BusinessFact {
-            merchant: ::wechatpay_notify::catalogue::FactValue::fact_value(
-                    &self.sub_mchid,
-                )
-                .or_else(|| ::wechatpay_notify::catalogue::FactValue::fact_value(
-                    &self.sp_mchid,
-                )),
+            merchant: Some(&self.sub_mchid)
+                .and_then(::wechatpay_notify::catalogue::FactValue::fact_value)
+                .or_else(|| {
+                    self
+                        .sp_mchid
+                        .as_ref()
+                        .and_then(::wechatpay_notify::catalogue::FactValue::fact_value)
+                }),
             key: ::std::vec::Vec::from([
-                ::wechatpay_notify::catalogue::FactValue::fact_value(
-                        &self.out_recharge_no,
-                    )
+                Some(&self.out_recharge_no)
+                    .and_then(::wechatpay_notify::catalogue::FactValue::fact_value)
                     .unwrap_or_default(),
             ]),
-            state: ::wechatpay_notify::catalogue::FactValue::fact_value(
-                &self.recharge_state,
-            ),
+            state: Some(&self.recharge_state)
+                .and_then(::wechatpay_notify::catalogue::FactValue::fact_value),
         }
     }
 }

@@ -164,19 +164,21 @@ impl ::wechatpay_notify::catalogue::KindType for TransactionIndustrySuccess {
     type Reply = ::wechatpay_notify::catalogue::NoReply;
     fn business_fact(&self) -> ::wechatpay_notify::catalogue::BusinessFact {
         ::wechatpay_notify::catalogue::BusinessFact {
-            merchant: ::wechatpay_notify::catalogue::FactValue::fact_value(
-                    &self.sub_mchid,
-                )
-                .or_else(|| ::wechatpay_notify::catalogue::FactValue::fact_value(
-                    &self.mchid,
-                )),
+            merchant: self
+                .sub_mchid
+                .as_ref()
+                .and_then(::wechatpay_notify::catalogue::FactValue::fact_value)
+                .or_else(|| {
+                    Some(&self.mchid)
+                        .and_then(::wechatpay_notify::catalogue::FactValue::fact_value)
+                }),
             key: ::std::vec::Vec::from([
-                ::wechatpay_notify::catalogue::FactValue::fact_value(&self.out_trade_no)
+                Some(&self.out_trade_no)
+                    .and_then(::wechatpay_notify::catalogue::FactValue::fact_value)
                     .unwrap_or_default(),
             ]),
-            state: ::wechatpay_notify::catalogue::FactValue::fact_value(
-                &self.trade_state,
-            ),
+            state: Some(&self.trade_state)
+                .and_then(::wechatpay_notify::catalogue::FactValue::fact_value),
         }
     }
 }

@@ -129,13 +129,11 @@ impl ::wechatpay_notify::catalogue::KindType for TransactionSuccessCombine {
     type Reply = ::wechatpay_notify::catalogue::NoReply;
     fn business_fact(&self) -> ::wechatpay_notify::catalogue::BusinessFact {
         ::wechatpay_notify::catalogue::BusinessFact {
-            merchant: ::wechatpay_notify::catalogue::FactValue::fact_value(
-                &self.combine_mchid,
-            ),
+            merchant: Some(&self.combine_mchid)
+                .and_then(::wechatpay_notify::catalogue::FactValue::fact_value),
             key: ::std::vec::Vec::from([
-                ::wechatpay_notify::catalogue::FactValue::fact_value(
-                        &self.combine_out_trade_no,
-                    )
+                Some(&self.combine_out_trade_no)
+                    .and_then(::wechatpay_notify::catalogue::FactValue::fact_value)
                     .unwrap_or_default(),
             ]),
             state: None,

@@ -120,25 +120,24 @@ impl ::wechatpay_notify::catalogue::KindType for VehicleEntranceStateChange {
     type Reply = ::wechatpay_notify::catalogue::NoReply;
     fn business_fact(&self) -> ::wechatpay_notify::catalogue::BusinessFact {
         ::wechatpay_notify::catalogue::BusinessFact {
-            merchant: ::wechatpay_notify::catalogue::FactValue::fact_value(
-                    &self.sub_mchid,
-                )
-                .or_else(|| ::wechatpay_notify::catalogue::FactValue::fact_value(
-                    &self.sp_mchid,
-                )),
+            merchant: self
+                .sub_mchid
+                .as_ref()
+                .and_then(::wechatpay_notify::catalogue::FactValue::fact_value)
+                .or_else(|| {
+                    Some(&self.sp_mchid)
+                        .and_then(::wechatpay_notify::catalogue::FactValue::fact_value)
+                }),
             key: ::std::vec::Vec::from([
-                ::wechatpay_notify::catalogue::FactValue::fact_value(
-                        &self.out_parking_no,
-                    )
+                Some(&self.out_parking_no)
+                    .and_then(::wechatpay_notify::catalogue::FactValue::fact_value)
                     .unwrap_or_default(),
-                ::wechatpay_notify::catalogue::FactValue::fact_value(
-                        &self.state_update_time,
-                    )
+                Some(&self.state_update_time)
+                    .and_then(::wechatpay_notify::catalogue::FactValue::fact_value)
                     .unwrap_or_default(),
             ]),
-            state: ::wechatpay_notify::catalogue::FactValue::fact_value(
-                &self.parking_state,
-            ),
+            state: Some(&self.parking_state)
+                .and_then(::wechatpay_notify::catalogue::FactValue::fact_value),
         }
     }
 }
