@@ -32,7 +32,7 @@ pub use backend::{Backend, active_backend};
 #[cfg(feature = "aws-lc")]
 pub(crate) use aws_lc::AwsLc;
 pub(crate) use backend::{Provider, RsaComponents};
-pub(crate) use digest::sha256_length_prefixed;
+pub(crate) use digest::{MessageDigest, sha256_length_prefixed};
 #[cfg(feature = "rustcrypto")]
 pub(crate) use rust_crypto::RustCrypto;
 

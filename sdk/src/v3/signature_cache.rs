@@ -1,10 +1,11 @@
 //! A bounded cache of requests already verified, so byte-identical copies of a notification
 //! (WeChat Pay sends the same request from several servers within seconds) skip the RSA step.
 //!
-//! An entry is the SHA-256 digest of everything the request's trust rests on — the serial,
-//! the timestamp, the nonce, the signature and the body, each length-prefixed — with the time
-//! until which it may be trusted. A hit therefore needs a request equal byte for byte to one
-//! that verified (finding another with the same digest is finding a SHA-256 collision). Entries
+//! An entry is the SHA-256 digest of everything the request's trust rests on — the serial, the
+//! signature and the SHA-256 of the signed message (timestamp, nonce, body), the one computed
+//! for the signature check, so a first delivery hashes its body once — with the time until
+//! which it may be trusted. A hit therefore needs a request equal byte for byte to one that
+//! verified (finding another with the same digest is finding a SHA-256 collision). Entries
 //! are fixed-size, so the cache allocates nothing per request once warm; a hit never skips the
 //! time window, which is checked before the cache.
 
@@ -14,14 +15,13 @@ use std::sync::Mutex;
 /// How many verified requests are remembered by default.
 pub const DEFAULT_CAPACITY: usize = 4096;
 
-/// One signed request, as the signature covers it.
+/// One signed request: the key it names, its signature, and the digest of the message the
+/// signature covers (`"{timestamp}\n{nonce}\n{body}\n"`, already computed to verify it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct SignedParts<'a> {
     pub serial: &'a str,
-    pub timestamp: &'a str,
-    pub nonce: &'a str,
     pub signature: &'a str,
-    pub body: &'a [u8],
+    pub message_digest: &'a [u8],
 }
 
 /// The digest that stands for one signed request.
@@ -32,10 +32,8 @@ impl SignedParts<'_> {
     pub(crate) fn digest(&self) -> RequestDigest {
         let parts = [
             self.serial.as_bytes(),
-            self.timestamp.as_bytes(),
-            self.nonce.as_bytes(),
             self.signature.as_bytes(),
-            self.body,
+            self.message_digest,
         ];
         RequestDigest(crate::crypto::sha256_length_prefixed(&parts))
     }
@@ -110,59 +108,56 @@ impl SignatureCache {
 mod tests {
     use super::*;
 
-    fn parts<'a>(signature: &'a str, body: &'a [u8]) -> SignedParts<'a> {
+    fn digest(
+        serial: &str,
+        timestamp: &str,
+        nonce: &str,
+        signature: &str,
+        body: &[u8],
+    ) -> RequestDigest {
+        let message = crate::crypto::MessageDigest::of_v3_message(timestamp, nonce, body);
         SignedParts {
-            serial: "S",
-            timestamp: "1",
-            nonce: "n",
+            serial,
             signature,
-            body,
+            message_digest: message.as_bytes(),
         }
+        .digest()
+    }
+
+    fn parts(signature: &str, body: &[u8]) -> RequestDigest {
+        digest("S", "1", "n", signature, body)
     }
 
     #[test]
     fn a_hit_needs_every_signed_byte_equal() {
         let c = SignatureCache::new(8);
-        c.insert(parts("sig", b"body").digest(), 100);
-        assert!(c.contains(&parts("sig", b"body").digest(), 100));
+        c.insert(parts("sig", b"body"), 100);
+        assert!(c.contains(&parts("sig", b"body"), 100));
         for other in [
             parts("sig", b"bodY"),
             parts("sIg", b"body"),
-            SignedParts {
-                nonce: "m",
-                ..parts("sig", b"body")
-            },
-            SignedParts {
-                timestamp: "2",
-                ..parts("sig", b"body")
-            },
-            SignedParts {
-                serial: "T",
-                ..parts("sig", b"body")
-            },
+            digest("S", "1", "m", "sig", b"body"),
+            digest("S", "2", "n", "sig", b"body"),
+            digest("T", "1", "n", "sig", b"body"),
             // Length prefixes keep the boundaries between parts apart.
-            SignedParts {
-                nonce: "ns",
-                signature: "ig",
-                ..parts("sig", b"body")
-            },
+            digest("Ss", "1", "n", "ig", b"body"),
         ] {
-            assert!(!c.contains(&other.digest(), 100), "{other:?}");
+            assert!(!c.contains(&other, 100), "{other:?}");
         }
-        assert!(!c.contains(&parts("sig", b"body").digest(), 101), "expired");
+        assert!(!c.contains(&parts("sig", b"body"), 101), "expired");
     }
 
     #[test]
     fn bounded_oldest_first_and_off_at_zero() {
         let c = SignatureCache::new(2);
         for s in ["a", "b", "c"] {
-            c.insert(parts(s, b"x").digest(), 100);
+            c.insert(parts(s, b"x"), 100);
         }
         assert_eq!(c.len(), 2);
-        assert!(!c.contains(&parts("a", b"x").digest(), 0));
-        assert!(c.contains(&parts("c", b"x").digest(), 0));
+        assert!(!c.contains(&parts("a", b"x"), 0));
+        assert!(c.contains(&parts("c", b"x"), 0));
         let off = SignatureCache::new(0);
-        off.insert(parts("a", b"x").digest(), 100);
-        assert!(!off.contains(&parts("a", b"x").digest(), 0));
+        off.insert(parts("a", b"x"), 100);
+        assert!(!off.contains(&parts("a", b"x"), 0));
     }
 }

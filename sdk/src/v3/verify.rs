@@ -12,6 +12,7 @@ use super::diagnose::body_hints;
 use super::envelope::Envelope;
 use super::headers::SignatureHeaders;
 use super::signature_cache::{self, SignatureCache, SignedParts};
+use crate::crypto::MessageDigest;
 use crate::error::{DecryptError, Error, RequestError, SignatureError};
 use crate::keys::{ApiV3Key, KeyIdKind, Keyring};
 use crate::time::{Clock, SystemClock};
@@ -145,13 +146,13 @@ impl Verifier {
             .get(h.serial)
             .ok_or_else(|| unknown_serial(&self.keyring, h.serial))?;
 
+        // One hash of the signed message serves the signature check and the cache key.
+        let message = MessageDigest::of_v3_message(h.timestamp, h.nonce, body);
         let digest = self.cache.is_enabled().then(|| {
             SignedParts {
                 serial: h.serial,
-                timestamp: h.timestamp,
-                nonce: h.nonce,
                 signature: h.signature,
-                body,
+                message_digest: message.as_bytes(),
             }
             .digest()
         });
@@ -162,15 +163,7 @@ impl Verifier {
             let signature = STANDARD
                 .decode(h.signature)
                 .map_err(|_| SignatureError::BadBase64)?;
-            let mut message =
-                Vec::with_capacity(h.timestamp.len() + h.nonce.len() + body.len() + 3);
-            message.extend_from_slice(h.timestamp.as_bytes());
-            message.push(b'\n');
-            message.extend_from_slice(h.nonce.as_bytes());
-            message.push(b'\n');
-            message.extend_from_slice(body);
-            message.push(b'\n');
-            if !crate::crypto::verify_rsa_sha256(key, &message, &signature) {
+            if !message.verify_rsa(key, &signature) {
                 return Err(SignatureError::Mismatch {
                     hints: body_hints(body),
                 }
