@@ -73,12 +73,23 @@ fn parse_unknown(event_type: &str, plaintext: &[u8]) -> Result<Parsed, ResourceE
             }),
             violations: Vec::new(),
         }),
-        Err(e) => Err(ResourceError {
-            kind: None,
-            reason: ResourceFault::MalformedJson,
-            path: None,
-            message: strip_position(&e.to_string()),
-        }),
+        Err(e) => Err(malformed(None, &e)),
+    }
+}
+
+/// The error for a plaintext that is not JSON at all, if it is not.
+fn not_json(kind: Option<&'static str>, plaintext: &[u8]) -> Option<ResourceError> {
+    serde_json::from_slice::<serde::de::IgnoredAny>(plaintext)
+        .err()
+        .map(|e| malformed(kind, &e))
+}
+
+fn malformed(kind: Option<&'static str>, e: &serde_json::Error) -> ResourceError {
+    ResourceError {
+        kind,
+        reason: ResourceFault::MalformedJson,
+        path: None,
+        message: strip_position(&e.to_string()),
     }
 }
 
@@ -87,13 +98,8 @@ fn parse_unknown(event_type: &str, plaintext: &[u8]) -> Result<Parsed, ResourceE
 #[cold]
 fn explain(kind: Kind, plaintext: &[u8]) -> ResourceError {
     let kind_id = Some(kind.id());
-    if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(plaintext) {
-        return ResourceError {
-            kind: kind_id,
-            reason: ResourceFault::MalformedJson,
-            path: None,
-            message: strip_position(&e.to_string()),
-        };
+    if let Some(e) = not_json(kind_id, plaintext) {
+        return e;
     }
     let mut de = serde_json::Deserializer::from_slice(plaintext);
     let mut track = serde_path_to_error::Track::new();
@@ -129,21 +135,12 @@ fn explain(kind: Kind, plaintext: &[u8]) -> ResourceError {
 /// compares with the wrong type (named in the path).
 #[cold]
 fn explain_probe(plaintext: &[u8], e: crate::probe::ProbeError) -> ResourceError {
-    let malformed = serde_json::from_slice::<serde::de::IgnoredAny>(plaintext).err();
-    match (malformed, e.path) {
-        (Some(json), _) => ResourceError {
-            kind: None,
-            reason: ResourceFault::MalformedJson,
-            path: None,
-            message: strip_position(&json.to_string()),
-        },
-        (None, path) => ResourceError {
-            kind: None,
-            reason: ResourceFault::WrongType,
-            path,
-            message: e.message,
-        },
-    }
+    not_json(None, plaintext).unwrap_or(ResourceError {
+        kind: None,
+        reason: ResourceFault::WrongType,
+        path: e.path,
+        message: e.message,
+    })
 }
 
 /// Splits a path-tracking error into the JSON path at fault and a message without the
