@@ -258,10 +258,8 @@ impl<'a> Verified<'a> {
         let ciphertext = STANDARD
             .decode(r.ciphertext.as_bytes())
             .map_err(|_| DecryptError::BadBase64)?;
+        // The AEAD checks the nonce's length (12 bytes) and the tag's presence first.
         let nonce = r.nonce.as_bytes();
-        if nonce.len() != 12 {
-            return Err(DecryptError::NonceLength(nonce.len()).into());
-        }
         let aad = r.associated_data.as_deref().unwrap_or("");
         crate::crypto::aes256gcm_open(key.expose(), nonce, aad.as_bytes(), &ciphertext).map_err(
             |e| {
