@@ -141,6 +141,16 @@ pub struct Outcome {
     pub result: Result<Handled, Error>,
 }
 
+impl Outcome {
+    /// The outcome of a failure: its reply, and the error.
+    fn failed(e: Error) -> Self {
+        Outcome {
+            reply: Reply::failure(e.kind()),
+            result: Err(e),
+        }
+    }
+}
+
 /// A notification that was handled.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Handled {
@@ -207,10 +217,7 @@ impl Dispatcher {
     pub async fn handle(&self, headers: &HeaderMap, body: &[u8]) -> Outcome {
         match self.receiver.receive(headers, body) {
             Ok(received) => self.dispatch(received).await,
-            Err(e) => Outcome {
-                reply: Reply::failure(e.kind()),
-                result: Err(e),
-            },
+            Err(e) => Outcome::failed(e),
         }
     }
 
@@ -227,13 +234,9 @@ impl Dispatcher {
             .and_then(|k| self.handlers.get(&k))
             .or(self.fallback.as_ref());
         let Some(handler) = handler else {
-            let e = Error::Handler(HandlerError::NoHandler(
+            return Outcome::failed(Error::Handler(HandlerError::NoHandler(
                 kind.map_or_else(|| meta.event_type.clone(), |k| k.id().to_owned()),
-            ));
-            return Outcome {
-                reply: Reply::failure(e.kind()),
-                result: Err(e),
-            };
+            )));
         };
         let count = violations.len();
         match handler.call(meta.clone(), notification, violations).await {
@@ -242,13 +245,7 @@ impl Dispatcher {
                     None => Reply::success(),
                     Some(v) => match Reply::success_with(&v) {
                         Ok(r) => r,
-                        Err(e) => {
-                            let e = Error::Handler(HandlerError::failed(e));
-                            return Outcome {
-                                reply: Reply::failure(e.kind()),
-                                result: Err(e),
-                            };
-                        }
+                        Err(e) => return Outcome::failed(Error::Handler(HandlerError::failed(e))),
                     },
                 };
                 Outcome {
@@ -260,13 +257,7 @@ impl Dispatcher {
                     }),
                 }
             }
-            Err(e) => {
-                let e = Error::Handler(e);
-                Outcome {
-                    reply: Reply::failure(e.kind()),
-                    result: Err(e),
-                }
-            }
+            Err(e) => Outcome::failed(Error::Handler(e)),
         }
     }
 
