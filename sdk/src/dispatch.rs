@@ -24,6 +24,7 @@ use http::HeaderMap;
 
 use crate::catalogue::KindType;
 use crate::error::{Error, HandlerError};
+use crate::ledger::{DeliveryKey, Lease};
 use crate::receive::{Meta, Received, Receiver};
 use crate::reply::Reply;
 use crate::validate::Violation;
@@ -42,6 +43,10 @@ pub struct Delivery<T> {
     pub resource: T,
     /// Constraint violations found (lenient mode delivers them beside the resource).
     pub violations: Vec<Violation>,
+    /// The ledger lease this delivery is processed under, when a [`Service`](crate::service::Service)
+    /// dispatched it: hand it to a transactional inbox (`SqliteLedger::complete_in`,
+    /// `PgLedger::complete_in`) so the handler's writes and "done" commit together.
+    pub lease: Option<Lease>,
 }
 
 trait ErasedHandler: Send + Sync {
@@ -50,6 +55,7 @@ trait ErasedHandler: Send + Sync {
         meta: Meta,
         n: Notification,
         violations: Vec<Violation>,
+        lease: Option<Lease>,
     ) -> BoxFuture<Result<ReplyData, HandlerError>>;
 }
 
@@ -69,6 +75,7 @@ where
         meta: Meta,
         n: Notification,
         violations: Vec<Violation>,
+        lease: Option<Lease>,
     ) -> BoxFuture<Result<ReplyData, HandlerError>> {
         let resource = match K::try_from(n) {
             Ok(r) => r,
@@ -81,6 +88,7 @@ where
             meta,
             resource,
             violations,
+            lease,
         });
         Box::pin(async move {
             let reply = fut.await?;
@@ -102,11 +110,13 @@ where
         meta: Meta,
         n: Notification,
         violations: Vec<Violation>,
+        lease: Option<Lease>,
     ) -> BoxFuture<Result<ReplyData, HandlerError>> {
         let fut = (self.0)(Delivery {
             meta,
             resource: n,
             violations,
+            lease,
         });
         Box::pin(async move { fut.await.map(|()| None) })
     }
@@ -143,7 +153,7 @@ pub struct Outcome {
 
 impl Outcome {
     /// The outcome of a failure: its reply, and the error.
-    fn failed(e: Error) -> Self {
+    pub(crate) fn failed(e: Error) -> Self {
         Outcome {
             reply: Reply::failure(e.kind()),
             result: Err(e),
@@ -160,6 +170,9 @@ pub struct Handled {
     pub kind: Option<&'static str>,
     /// How many violations were reported beside it.
     pub violations: usize,
+    /// When the handler did not run because the ledger found the notification done: the
+    /// delivery that was processed (this one, or another id carrying the same fact).
+    pub duplicate_of: Option<DeliveryKey>,
 }
 
 impl Dispatcher {
@@ -223,6 +236,15 @@ impl Dispatcher {
 
     /// Hands an already received notification to its handler.
     pub async fn dispatch(&self, received: Received) -> Outcome {
+        self.dispatch_leased(received, None).await
+    }
+
+    /// Hands an already received notification to its handler, under a ledger lease.
+    pub(crate) async fn dispatch_leased(
+        &self,
+        received: Received,
+        lease: Option<Lease>,
+    ) -> Outcome {
         let Received {
             meta,
             notification,
@@ -239,7 +261,10 @@ impl Dispatcher {
             )));
         };
         let count = violations.len();
-        match handler.call(meta.clone(), notification, violations).await {
+        match handler
+            .call(meta.clone(), notification, violations, lease)
+            .await
+        {
             Ok(data) => {
                 let reply = match data {
                     None => Reply::success(),
@@ -254,6 +279,7 @@ impl Dispatcher {
                         meta,
                         kind: kind.map(Kind::id),
                         violations: count,
+                        duplicate_of: None,
                     }),
                 }
             }

@@ -50,6 +50,15 @@ pub enum Error {
     /// No handler took the notification, or the handler failed.
     #[error("handler: {0}")]
     Handler(#[from] HandlerError),
+    /// The ledger could not record the notification, or it is being processed elsewhere.
+    #[error("ledger: {0}")]
+    Ledger(#[from] crate::ledger::LedgerError),
+    /// Another delivery of the same notification (or fact) holds a live lease.
+    #[error("in progress elsewhere ({holder}), retry later")]
+    InProgress {
+        /// The delivery holding the lease.
+        holder: crate::ledger::DeliveryKey,
+    },
 }
 
 /// The request stage: size and headers.
@@ -261,6 +270,12 @@ pub enum ErrorKind {
     NoHandler,
     /// `handler_failed`
     HandlerFailed,
+    /// `in_progress` (another delivery holds the lease)
+    InProgress,
+    /// `lease_lost` (the lease was taken over before completion)
+    LeaseLost,
+    /// `ledger_unavailable`
+    LedgerUnavailable,
 }
 
 impl ErrorKind {
@@ -289,6 +304,9 @@ impl ErrorKind {
         ErrorKind::Invalid,
         ErrorKind::NoHandler,
         ErrorKind::HandlerFailed,
+        ErrorKind::InProgress,
+        ErrorKind::LeaseLost,
+        ErrorKind::LedgerUnavailable,
     ];
 
     /// The snake_case name the CLI prints.
@@ -317,6 +335,9 @@ impl ErrorKind {
             ErrorKind::Invalid => "invalid",
             ErrorKind::NoHandler => "no_handler",
             ErrorKind::HandlerFailed => "handler_failed",
+            ErrorKind::InProgress => "in_progress",
+            ErrorKind::LeaseLost => "lease_lost",
+            ErrorKind::LedgerUnavailable => "ledger_unavailable",
         }
     }
 
@@ -357,6 +378,7 @@ impl ErrorKind {
             | ErrorKind::BadSignatureBase64
             | ErrorKind::UnknownSerial
             | ErrorKind::SignatureMismatch => 401,
+            ErrorKind::InProgress | ErrorKind::LeaseLost | ErrorKind::LedgerUnavailable => 503,
             _ => 500,
         }
     }
@@ -384,6 +406,8 @@ impl ErrorKind {
             | ErrorKind::NoVariant
             | ErrorKind::Invalid => "resource not accepted, retry later",
             ErrorKind::NoHandler | ErrorKind::HandlerFailed => "processing failed, retry later",
+            ErrorKind::InProgress | ErrorKind::LeaseLost => "in progress, retry later",
+            ErrorKind::LedgerUnavailable => "temporarily unavailable, retry later",
         }
     }
 }
@@ -429,6 +453,9 @@ impl Error {
             Error::Invalid { .. } => ErrorKind::Invalid,
             Error::Handler(HandlerError::NoHandler(_)) => ErrorKind::NoHandler,
             Error::Handler(HandlerError::Failed(_)) => ErrorKind::HandlerFailed,
+            Error::Ledger(crate::ledger::LedgerError::Stale { .. }) => ErrorKind::LeaseLost,
+            Error::Ledger(_) => ErrorKind::LedgerUnavailable,
+            Error::InProgress { .. } => ErrorKind::InProgress,
         }
     }
 

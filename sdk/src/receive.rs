@@ -6,7 +6,7 @@ use serde::Serialize;
 use crate::error::Error;
 use crate::keys::{ApiV3Key, Keyring};
 use crate::resource::parse_v3;
-use crate::v3::Verifier;
+use crate::v3::{Verified, Verifier};
 use crate::validate::Violation;
 use crate::{Kind, Notification};
 
@@ -113,6 +113,16 @@ impl Receiver {
     /// Any stage's [`Error`]; its [`Error::http_status`] is the answer to give.
     pub fn receive(&self, headers: &HeaderMap, body: &[u8]) -> Result<Received, Error> {
         let verified = self.verifier.verify(headers, body)?;
+        self.open(&verified)
+    }
+
+    /// Decrypts, classifies, parses and validates a request [`Verifier::verify`] accepted:
+    /// the second half of [`receive`](Self::receive), for callers (such as
+    /// [`Service`](crate::service::Service)) that record the verified request before opening it.
+    ///
+    /// # Errors
+    /// [`Error::Decrypt`], [`Error::Resource`] or, in strict mode, [`Error::Invalid`].
+    pub fn open(&self, verified: &Verified<'_>) -> Result<Received, Error> {
         let plaintext = verified.decrypt(&self.api_v3_key)?;
         let env = verified.envelope();
         let parsed = parse_v3(

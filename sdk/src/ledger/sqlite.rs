@@ -1,0 +1,1 @@
+//! The sqlite ledger backend (in progress).

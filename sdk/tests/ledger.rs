@@ -1,0 +1,14 @@
+//! Every ledger backend against the conformance suite. The PostgreSQL and Redis backends run
+//! against the servers `WECHATPAY_NOTIFY_TEST_PG` and `WECHATPAY_NOTIFY_TEST_REDIS` name.
+#![cfg(feature = "testkit")]
+
+use std::sync::Arc;
+
+use wechatpay_notify::ledger::conformance;
+use wechatpay_notify::ledger::memory::MemoryLedger;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn memory_ledger_conforms() {
+    let ledger = Arc::new(MemoryLedger::new());
+    conformance::check_all(ledger.clone(), ledger).await;
+}
