@@ -12,3 +12,9 @@ async fn memory_ledger_conforms() {
     let ledger = Arc::new(MemoryLedger::new());
     conformance::check_all(ledger.clone(), ledger).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn memory_ledger_processes_once() {
+    let ledger = Arc::new(MemoryLedger::new());
+    wechatpay_notify::ledger::exactly_once::check_all(ledger.clone(), ledger).await;
+}

@@ -37,6 +37,8 @@
 
 #[cfg(feature = "testkit")]
 pub mod conformance;
+#[cfg(feature = "testkit")]
+pub mod exactly_once;
 mod key;
 pub mod memory;
 
