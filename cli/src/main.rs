@@ -1,9 +1,16 @@
-//! `wechatpay-notify`: inspect, list and (later) serve WeChat Pay notifications.
+//! `wechatpay-notify`: serve, inspect, replay and list WeChat Pay notifications.
 
 mod catalog;
 mod inspect;
 mod key_flags;
+mod ledger_url;
+mod logging;
+mod metrics;
+mod replay;
 mod request_file;
+mod serve;
+mod service_flags;
+mod sink;
 
 use std::process::ExitCode;
 
@@ -33,6 +40,10 @@ enum Command {
     Inspect(Box<inspect::Args>),
     /// List every notification kind in the catalogue.
     Catalog(catalog::Args),
+    /// Receive notifications over HTTP: verified, recorded in the ledger, processed once.
+    Serve(Box<serve::Args>),
+    /// Run stored notifications again (quarantined, failed) through the exactly-once path.
+    Replay(Box<replay::Args>),
 }
 
 fn main() -> ExitCode {
@@ -47,6 +58,8 @@ fn main() -> ExitCode {
     let code = match cli.command {
         Command::Inspect(args) => inspect::run(&args),
         Command::Catalog(args) => catalog::run(&args),
+        Command::Serve(args) => serve::run(&args),
+        Command::Replay(args) => replay::run(&args),
     };
     ExitCode::from(code)
 }

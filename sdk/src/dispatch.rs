@@ -153,7 +153,7 @@ pub struct Outcome {
 
 impl Outcome {
     /// The outcome of a failure: its reply, and the error.
-    pub(crate) fn failed(e: Error) -> Self {
+    pub fn failed(e: Error) -> Self {
         Outcome {
             reply: Reply::failure(e.kind()),
             result: Err(e),

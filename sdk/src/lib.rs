@@ -72,6 +72,8 @@ extern crate self as wechatpay_notify;
 #[cfg(not(any(feature = "aws-lc", feature = "rustcrypto")))]
 compile_error!("enable a crypto backend: feature `aws-lc` (default) or `rustcrypto`");
 
+#[cfg(feature = "axum")]
+pub mod axum;
 pub mod catalogue;
 pub mod cross_check;
 pub mod crypto;
