@@ -1,7 +1,9 @@
 //! Exactly-once scenarios for a [`Service`] over any [`Ledger`], as two instances of a
 //! merchant's service sharing one ledger would run them: many notifications delivered several
 //! times at once across both, an instance that dies mid-handler, a ledger that fails.
-//! `exactly_once::check_all(a, b).await`, with `a` and `b` two handles on one store.
+//! `exactly_once::check_all(a, b).await`, with `a` and `b` two handles on one store;
+//! `exactly_once::check_unreachable(ledger).await` with a handle on a backend that cannot be
+//! reached.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -36,6 +38,38 @@ pub async fn check_all(a: Arc<dyn Ledger>, b: Arc<dyn Ledger>) {
     kit.every_handler_runs_once(a.clone(), b.clone()).await;
     kit.dead_instance_is_taken_over(a.clone(), b.clone()).await;
     kit.unavailable_ledger_records_nothing_done(a).await;
+}
+
+/// How long [`check_unreachable`] waits for an answer before calling it a hang: far beyond any
+/// backend's connect and response timeouts (this bounds the test, it measures no speed).
+const HANG: Duration = Duration::from_secs(60);
+
+/// A ledger whose backend cannot be reached (a server that is down, or one that never
+/// answers): every copy is answered 503 `ledger_unavailable` and the handler never runs.
+/// Panics if an answer takes longer than a minute: the backend's own timeouts must bound
+/// every call.
+pub async fn check_unreachable(ledger: Arc<dyn Ledger>) {
+    let kit = Kit::new();
+    let runs = Runs::default();
+    let service = kit.service(ledger, &runs, ServiceConfig::default());
+    for copy in 0..COPIES {
+        let req = kit.refund(0, copy);
+        let outcome = tokio::time::timeout(HANG, service.handle(&req.headers, &req.body))
+            .await
+            .expect("an unreachable ledger's calls never returned");
+        assert_eq!(
+            outcome.reply.status, 503,
+            "copy {copy}: {:?}",
+            outcome.result
+        );
+        assert_eq!(
+            outcome.result.as_ref().unwrap_err().kind(),
+            ErrorKind::LedgerUnavailable,
+            "copy {copy}"
+        );
+    }
+    assert!(runs.lock().unwrap().is_empty(), "no handler ran");
+    assert_eq!(service.counters().ledger_errors(), COPIES as u64);
 }
 
 /// Signs notifications for one run: ids and refund numbers unique to it.
