@@ -12,12 +12,18 @@ use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use wechatpay_notify::ledger::memory::MemoryLedger;
+use wechatpay_notify::ledger::redis::{RedisConfig, RedisLedger};
 use wechatpay_notify::ledger::{Claim, ClaimRequest, Completion, DeliveryKey, Ledger};
 
 const IN_FLIGHT: u64 = 64;
 
 /// Runs `iters` claim + complete pairs on fresh keys, `IN_FLIGHT` at a time.
-fn run(rt: &tokio::runtime::Runtime, ledger: &Arc<dyn Ledger>, counter: &Arc<AtomicU64>, iters: u64) -> Duration {
+fn run(
+    rt: &tokio::runtime::Runtime,
+    ledger: &Arc<dyn Ledger>,
+    counter: &Arc<AtomicU64>,
+    iters: u64,
+) -> Duration {
     rt.block_on(async {
         let started = Instant::now();
         let tasks: Vec<_> = (0..IN_FLIGHT)
@@ -36,7 +42,10 @@ fn run(rt: &tokio::runtime::Runtime, ledger: &Arc<dyn Ledger>, counter: &Arc<Ato
                         let Claim::New(lease) = ledger.claim(&ask).await.expect("claim") else {
                             panic!("fresh key not new")
                         };
-                        ledger.complete(&lease, &Completion::Done { reply: None }).await.expect("complete");
+                        ledger
+                            .complete(&lease, &Completion::Done { reply: None })
+                            .await
+                            .expect("complete");
                     }
                 })
             })
@@ -49,11 +58,17 @@ fn run(rt: &tokio::runtime::Runtime, ledger: &Arc<dyn Ledger>, counter: &Arc<Ato
 }
 
 fn bench_backend(c: &mut Criterion, name: &str, ledger: Arc<dyn Ledger>) {
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
     let counter = Arc::new(AtomicU64::new(0));
     let mut group = c.benchmark_group("ledger");
     group.throughput(Throughput::Elements(1));
-    group.sample_size(10).measurement_time(Duration::from_secs(5));
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(5));
     group.bench_function(format!("{name}/claim+complete"), |b| {
         b.iter_custom(|iters| run(&rt, &ledger, &counter, iters));
     });
@@ -62,6 +77,34 @@ fn bench_backend(c: &mut Criterion, name: &str, ledger: Arc<dyn Ledger>) {
 
 fn ledgers(c: &mut Criterion) {
     bench_backend(c, "memory", Arc::new(MemoryLedger::new()));
+    match std::env::var("WECHATPAY_NOTIFY_TEST_REDIS") {
+        Ok(url) => {
+            let prefix = format!("{{wechatpay-notify-bench-{}}}:", std::process::id());
+            let ledger = {
+                // The connection manager needs a runtime to be created in.
+                let rt = tokio::runtime::Runtime::new().unwrap();
+                let _guard = rt.enter();
+                RedisLedger::with_config(&url, RedisConfig::default().with_prefix(&prefix))
+                    .expect("redis ledger")
+            };
+            bench_backend(c, "redis", Arc::new(ledger));
+            redis_cleanup(&url, &prefix);
+        }
+        Err(_) => eprintln!("SKIPPED: ledger/redis (WECHATPAY_NOTIFY_TEST_REDIS unset)"),
+    }
+}
+
+/// Deletes every key of the bench's prefix.
+fn redis_cleanup(url: &str, prefix: &str) {
+    let client = redis::Client::open(url).expect("redis url");
+    let mut con = client.get_connection().expect("redis connection");
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("{prefix}*"))
+        .query(&mut con)
+        .unwrap_or_default();
+    for chunk in keys.chunks(1000) {
+        let _: () = redis::cmd("DEL").arg(chunk).query(&mut con).unwrap_or(());
+    }
 }
 
 criterion_group!(benches, ledgers);
