@@ -86,6 +86,7 @@ pub mod resource;
 pub mod service;
 pub mod time;
 pub mod types;
+pub mod v2;
 pub mod v3;
 pub mod validate;
 

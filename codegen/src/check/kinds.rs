@@ -123,6 +123,8 @@ impl Checker<'_> {
             .rule
             .as_ref()
             .and_then(|m| self.kind_rule(file, m, &facts));
+        let event_type = parts.as_ref().and_then(|p| p.0.clone());
+        let v2 = self.lower_v2(file, body, format, event_type.as_deref(), &fields, &visible);
 
         if self.problems.len() > before {
             return None;
@@ -153,6 +155,7 @@ impl Checker<'_> {
                 fields,
                 reply: false,
             },
+            v2,
         };
         Some(LoweredKind {
             file: KindFile {

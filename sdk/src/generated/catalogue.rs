@@ -1087,6 +1087,7 @@ pub static KINDS: [::wechatpay_notify::catalogue::KindInfo; 69] = [
         business_key: &["complaint_id"],
         cross_check: &["complaint_id"],
         trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+        v2: None,
     },
     ::wechatpay_notify::catalogue::KindInfo {
         id: "COMPLAINT.STATE_CHANGE",
@@ -1108,6 +1109,7 @@ pub static KINDS: [::wechatpay_notify::catalogue::KindInfo; 69] = [
         business_key: &["complaint_id"],
         cross_check: &["complaint_id"],
         trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+        v2: None,
     },
     ::wechatpay_notify::catalogue::KindInfo {
         id: "COUPON.SEND",
@@ -1125,6 +1127,7 @@ pub static KINDS: [::wechatpay_notify::catalogue::KindInfo; 69] = [
         business_key: &["stock_id", "coupon_code"],
         cross_check: &["send_merchant", "stock_id", "coupon_code"],
         trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+        v2: None,
     },
     ::wechatpay_notify::catalogue::KindInfo {
         id: "COUPON.USE",
@@ -1143,6 +1146,7 @@ pub static KINDS: [::wechatpay_notify::catalogue::KindInfo; 69] = [
         business_key: &["stock_id", "coupon_id"],
         cross_check: &["stock_creator_mchid", "stock_id", "coupon_id"],
         trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+        v2: None,
     },
     ::wechatpay_notify::catalogue::KindInfo {
         id: "DISCOUNT_CARD.AGREEMENT_ENDED",
@@ -1161,6 +1165,7 @@ pub static KINDS: [::wechatpay_notify::catalogue::KindInfo; 69] = [
         business_key: &["out_card_code"],
         cross_check: &["mchid", "out_card_code"],
         trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+        v2: None,
     },
     ::wechatpay_notify::catalogue::KindInfo {
         id: "DISCOUNT_CARD.GET_CARD",
@@ -1181,6 +1186,7 @@ pub static KINDS: [::wechatpay_notify::catalogue::KindInfo; 69] = [
         business_key: &["out_order_no"],
         cross_check: &["out_order_no"],
         trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+        v2: None,
     },
     ::wechatpay_notify::catalogue::KindInfo {
         id: "DISCOUNT_CARD.SETTLEMENT",
@@ -1201,6 +1207,7 @@ pub static KINDS: [::wechatpay_notify::catalogue::KindInfo; 69] = [
         business_key: &["out_order_no"],
         cross_check: &["out_order_no"],
         trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+        v2: None,
     },
     ::wechatpay_notify::catalogue::KindInfo {
         id: "DISCOUNT_CARD.USER_ACCEPTED",
@@ -1219,6 +1226,7 @@ pub static KINDS: [::wechatpay_notify::catalogue::KindInfo; 69] = [
         business_key: &["out_card_code"],
         cross_check: &["mchid", "out_card_code"],
         trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+        v2: None,
     },
     ::wechatpay_notify::catalogue::KindInfo {
         id: "DISCOUNT_CARD.USER_PAID",
@@ -1237,6 +1245,7 @@ pub static KINDS: [::wechatpay_notify::catalogue::KindInfo; 69] = [
         business_key: &["out_card_code"],
         cross_check: &["mchid", "out_card_code"],
         trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+        v2: None,
     },
     ::wechatpay_notify::catalogue::KindInfo {
         id: "ECOMMERCE_ENTRUST.SIGN",
@@ -1257,6 +1266,7 @@ pub static KINDS: [::wechatpay_notify::catalogue::KindInfo; 69] = [
         business_key: &["plan_id", "out_contract_code"],
         cross_check: &["mchid", "plan_id", "out_contract_code"],
         trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+        v2: None,
     },
     ::wechatpay_notify::catalogue::KindInfo {
         id: "ECOMMERCE_ENTRUST.TERMINATE",
@@ -1277,6 +1287,7 @@ pub static KINDS: [::wechatpay_notify::catalogue::KindInfo; 69] = [
         business_key: &["plan_id", "out_contract_code"],
         cross_check: &["mchid", "plan_id", "out_contract_code"],
         trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+        v2: None,
     },
     ::wechatpay_notify::catalogue::KindInfo {
         id: "EDU_SCHOOL_PAY.USER_DEBT_STATE_UPDATE",
@@ -1298,6 +1309,7 @@ pub static KINDS: [::wechatpay_notify::catalogue::KindInfo; 69] = [
         business_key: &["openid", "update_time"],
         cross_check: &["update_time"],
         trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+        v2: None,
     },
     ::wechatpay_notify::catalogue::KindInfo {
         id: "ENTRUST.RELEASE",
@@ -1324,6 +1336,7 @@ pub static KINDS: [::wechatpay_notify::catalogue::KindInfo; 69] = [
             "contract_information.contract_id",
         ],
         trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+        v2: None,
     },
     ::wechatpay_notify::catalogue::KindInfo {
         id: "ENTRUST.SIGN",
@@ -1345,6 +1358,7 @@ pub static KINDS: [::wechatpay_notify::catalogue::KindInfo; 69] = [
         business_key: &["plan_id", "out_contract_code"],
         cross_check: &["sub_mchid", "mchid", "sp_mchid", "plan_id", "out_contract_code"],
         trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+        v2: None,
     },
     ::wechatpay_notify::catalogue::KindInfo {
         id: "ENTRUST.SIGNING",
@@ -1371,6 +1385,7 @@ pub static KINDS: [::wechatpay_notify::catalogue::KindInfo; 69] = [
             "contract_information.contract_id",
         ],
         trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+        v2: None,
     },
     ::wechatpay_notify::catalogue::KindInfo {
         id: "ENTRUST.TERMINATE",
@@ -1392,6 +1407,7 @@ pub static KINDS: [::wechatpay_notify::catalogue::KindInfo; 69] = [
         business_key: &["plan_id", "out_contract_code"],
         cross_check: &["sub_mchid", "mchid", "sp_mchid", "plan_id", "out_contract_code"],
         trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+        v2: None,
     },
     ::wechatpay_notify::catalogue::KindInfo {
         id: "ENTRUST.TERMINATE_RETENTION",
@@ -1409,6 +1425,7 @@ pub static KINDS: [::wechatpay_notify::catalogue::KindInfo; 69] = [
         business_key: &["plan_id", "out_contract_code"],
         cross_check: &["mchid", "plan_id", "out_contract_code"],
         trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+        v2: None,
     },
     ::wechatpay_notify::catalogue::KindInfo {
         id: "FAPIAO.CARD_DISCARDED",
@@ -1430,6 +1447,7 @@ pub static KINDS: [::wechatpay_notify::catalogue::KindInfo; 69] = [
         business_key: &["fapiao_apply_id"],
         cross_check: &["sub_mchid", "mchid", "fapiao_apply_id"],
         trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+        v2: None,
     },
     ::wechatpay_notify::catalogue::KindInfo {
         id: "FAPIAO.CARD_INSERTED",
@@ -1451,6 +1469,7 @@ pub static KINDS: [::wechatpay_notify::catalogue::KindInfo; 69] = [
         business_key: &["fapiao_apply_id"],
         cross_check: &["sub_mchid", "mchid", "fapiao_apply_id"],
         trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+        v2: None,
     },
     ::wechatpay_notify::catalogue::KindInfo {
         id: "FAPIAO.ISSUED",
@@ -1472,6 +1491,7 @@ pub static KINDS: [::wechatpay_notify::catalogue::KindInfo; 69] = [
         business_key: &["fapiao_apply_id"],
         cross_check: &["sub_mchid", "mchid", "fapiao_apply_id"],
         trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+        v2: None,
     },
     ::wechatpay_notify::catalogue::KindInfo {
         id: "FAPIAO.REVERSED",
@@ -1493,6 +1513,7 @@ pub static KINDS: [::wechatpay_notify::catalogue::KindInfo; 69] = [
         business_key: &["fapiao_apply_id"],
         cross_check: &["sub_mchid", "mchid", "fapiao_apply_id"],
         trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+        v2: None,
     },
     ::wechatpay_notify::catalogue::KindInfo {
         id: "FAPIAO.USER_APPLIED",
@@ -1514,6 +1535,7 @@ pub static KINDS: [::wechatpay_notify::catalogue::KindInfo; 69] = [
         business_key: &["fapiao_apply_id"],
         cross_check: &["sub_mchid", "mchid", "fapiao_apply_id"],
         trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+        v2: None,
     },
     ::wechatpay_notify::catalogue::KindInfo {
         id: "HIRE_POWER_BANK.RECEIVE_INSURANCE",
@@ -1534,6 +1556,7 @@ pub static KINDS: [::wechatpay_notify::catalogue::KindInfo; 69] = [
         business_key: &["out_order_no"],
         cross_check: &["out_order_no"],
         trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+        v2: None,
     },
     ::wechatpay_notify::catalogue::KindInfo {
         id: "INSURANCE_ENTRUST.RENEW",
@@ -1554,6 +1577,7 @@ pub static KINDS: [::wechatpay_notify::catalogue::KindInfo; 69] = [
         business_key: &["plan_id", "out_contract_code"],
         cross_check: &["mchid", "plan_id", "out_contract_code"],
         trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+        v2: None,
     },
     ::wechatpay_notify::catalogue::KindInfo {
         id: "INSURANCE_ENTRUST.SIGN",
@@ -1574,6 +1598,7 @@ pub static KINDS: [::wechatpay_notify::catalogue::KindInfo; 69] = [
         business_key: &["plan_id", "out_contract_code"],
         cross_check: &["mchid", "plan_id", "out_contract_code"],
         trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+        v2: None,
     },
     ::wechatpay_notify::catalogue::KindInfo {
         id: "INSURANCE_ENTRUST.TERMINATE",
@@ -1594,6 +1619,7 @@ pub static KINDS: [::wechatpay_notify::catalogue::KindInfo; 69] = [
         business_key: &["plan_id", "out_contract_code"],
         cross_check: &["mchid", "plan_id", "out_contract_code"],
         trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+        v2: None,
     },
     ::wechatpay_notify::catalogue::KindInfo {
         id: "MALL_AUTH.ACTIVATE_CARD",
@@ -1612,6 +1638,7 @@ pub static KINDS: [::wechatpay_notify::catalogue::KindInfo; 69] = [
         business_key: &["mchid", "openid"],
         cross_check: &["mchid"],
         trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+        v2: None,
     },
     ::wechatpay_notify::catalogue::KindInfo {
         id: "MALL_REFUND.SUCCESS",
@@ -1630,6 +1657,7 @@ pub static KINDS: [::wechatpay_notify::catalogue::KindInfo; 69] = [
         business_key: &["refund_id"],
         cross_check: &["mchid", "refund_id"],
         trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+        v2: None,
     },
     ::wechatpay_notify::catalogue::KindInfo {
         id: "MALL_TRANSACTION.SUCCESS",
@@ -1648,6 +1676,7 @@ pub static KINDS: [::wechatpay_notify::catalogue::KindInfo; 69] = [
         business_key: &["transaction_id", "commit_tag"],
         cross_check: &["mchid", "transaction_id", "commit_tag"],
         trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+        v2: None,
     },
     ::wechatpay_notify::catalogue::KindInfo {
         id: "MCHTRANSFER.BATCH.CLOSED",
@@ -1671,6 +1700,7 @@ pub static KINDS: [::wechatpay_notify::catalogue::KindInfo; 69] = [
         business_key: &["out_batch_no"],
         cross_check: &["mchid", "out_batch_no"],
         trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+        v2: None,
     },
     ::wechatpay_notify::catalogue::KindInfo {
         id: "MCHTRANSFER.BATCH.FINISHED",
@@ -1694,6 +1724,7 @@ pub static KINDS: [::wechatpay_notify::catalogue::KindInfo; 69] = [
         business_key: &["out_batch_no"],
         cross_check: &["mchid", "out_batch_no"],
         trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+        v2: None,
     },
     ::wechatpay_notify::catalogue::KindInfo {
         id: "MCHTRANSFER.BILL.FINISHED",
@@ -1717,6 +1748,7 @@ pub static KINDS: [::wechatpay_notify::catalogue::KindInfo; 69] = [
         business_key: &["out_bill_no"],
         cross_check: &["mchid", "mch_id", "out_bill_no"],
         trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+        v2: None,
     },
     ::wechatpay_notify::catalogue::KindInfo {
         id: "MEMBERCARD.ACCEPT_CARD",
@@ -1737,6 +1769,7 @@ pub static KINDS: [::wechatpay_notify::catalogue::KindInfo; 69] = [
         business_key: &["card_id", "code", "openid", "event_time"],
         cross_check: &["card_id", "code", "event_time"],
         trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+        v2: None,
     },
     ::wechatpay_notify::catalogue::KindInfo {
         id: "MEMBERCARD.ACTIVATE_CARD",
@@ -1757,6 +1790,7 @@ pub static KINDS: [::wechatpay_notify::catalogue::KindInfo; 69] = [
         business_key: &["card_id", "code", "openid", "event_time"],
         cross_check: &["card_id", "code", "event_time"],
         trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+        v2: None,
     },
     ::wechatpay_notify::catalogue::KindInfo {
         id: "MEMBERCARD.USERCARD_MANAGE",
@@ -1777,6 +1811,7 @@ pub static KINDS: [::wechatpay_notify::catalogue::KindInfo; 69] = [
         business_key: &["card_id", "code", "openid", "event_time"],
         cross_check: &["card_id", "code", "event_time"],
         trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+        v2: None,
     },
     ::wechatpay_notify::catalogue::KindInfo {
         id: "PAYSCORE.BIND_SERVICE_ACCOUNT",
@@ -1797,6 +1832,7 @@ pub static KINDS: [::wechatpay_notify::catalogue::KindInfo; 69] = [
         business_key: &["out_apply_no"],
         cross_check: &["sub_mchid", "mchid", "out_apply_no"],
         trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+        v2: None,
     },
     ::wechatpay_notify::catalogue::KindInfo {
         id: "PAYSCORE.USER_ACCEPTED",
@@ -1818,6 +1854,7 @@ pub static KINDS: [::wechatpay_notify::catalogue::KindInfo; 69] = [
         business_key: &["out_order_no"],
         cross_check: &["mchid", "out_order_no"],
         trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+        v2: None,
     },
     ::wechatpay_notify::catalogue::KindInfo {
         id: "PAYSCORE.USER_CANCEL_SIGN_PLAN",
@@ -1836,6 +1873,7 @@ pub static KINDS: [::wechatpay_notify::catalogue::KindInfo; 69] = [
         business_key: &["merchant_sign_plan_no"],
         cross_check: &["sub_mchid", "mchid", "merchant_sign_plan_no"],
         trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+        v2: None,
     },
     ::wechatpay_notify::catalogue::KindInfo {
         id: "PAYSCORE.USER_CLOSE_SERVICE",
@@ -1864,6 +1902,7 @@ pub static KINDS: [::wechatpay_notify::catalogue::KindInfo; 69] = [
             "openorclose_time",
         ],
         trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+        v2: None,
     },
     ::wechatpay_notify::catalogue::KindInfo {
         id: "PAYSCORE.USER_CLOSE_SERVICE#EDUSCHOOLPAY",
@@ -1884,6 +1923,7 @@ pub static KINDS: [::wechatpay_notify::catalogue::KindInfo; 69] = [
         business_key: &["contract_id"],
         cross_check: &["sub_mchid", "sub_mch_id", "mchid", "mch_id", "contract_id"],
         trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+        v2: None,
     },
     ::wechatpay_notify::catalogue::KindInfo {
         id: "PAYSCORE.USER_CONFIRM",
@@ -1904,6 +1944,7 @@ pub static KINDS: [::wechatpay_notify::catalogue::KindInfo; 69] = [
         business_key: &["out_order_no"],
         cross_check: &["sub_mchid", "mchid", "out_order_no"],
         trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+        v2: None,
     },
     ::wechatpay_notify::catalogue::KindInfo {
         id: "PAYSCORE.USER_OPEN_SERVICE",
@@ -1932,6 +1973,7 @@ pub static KINDS: [::wechatpay_notify::catalogue::KindInfo; 69] = [
             "openorclose_time",
         ],
         trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+        v2: None,
     },
     ::wechatpay_notify::catalogue::KindInfo {
         id: "PAYSCORE.USER_OPEN_SERVICE#EDUSCHOOLPAY",
@@ -1952,6 +1994,7 @@ pub static KINDS: [::wechatpay_notify::catalogue::KindInfo; 69] = [
         business_key: &["contract_id"],
         cross_check: &["sub_mchid", "sub_mch_id", "mchid", "mch_id", "contract_id"],
         trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+        v2: None,
     },
     ::wechatpay_notify::catalogue::KindInfo {
         id: "PAYSCORE.USER_PAID",
@@ -1972,6 +2015,7 @@ pub static KINDS: [::wechatpay_notify::catalogue::KindInfo; 69] = [
         business_key: &["out_order_no"],
         cross_check: &["sub_mchid", "mchid", "out_order_no"],
         trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+        v2: None,
     },
     ::wechatpay_notify::catalogue::KindInfo {
         id: "PAYSCORE.USER_SIGN_PLAN",
@@ -1990,6 +2034,7 @@ pub static KINDS: [::wechatpay_notify::catalogue::KindInfo; 69] = [
         business_key: &["merchant_sign_plan_no"],
         cross_check: &["sub_mchid", "mchid", "merchant_sign_plan_no"],
         trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+        v2: None,
     },
     ::wechatpay_notify::catalogue::KindInfo {
         id: "PROFITSHARING.RETURN",
@@ -2014,6 +2059,7 @@ pub static KINDS: [::wechatpay_notify::catalogue::KindInfo; 69] = [
         business_key: &["out_order_no"],
         cross_check: &["sub_mchid", "mchid", "sp_mchid", "out_order_no"],
         trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+        v2: None,
     },
     ::wechatpay_notify::catalogue::KindInfo {
         id: "PROFITSHARING.SUCCESS",
@@ -2038,6 +2084,7 @@ pub static KINDS: [::wechatpay_notify::catalogue::KindInfo; 69] = [
         business_key: &["out_order_no"],
         cross_check: &["sub_mchid", "mchid", "sp_mchid", "out_order_no"],
         trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+        v2: None,
     },
     ::wechatpay_notify::catalogue::KindInfo {
         id: "RECHARGE.CLOSED",
@@ -2058,6 +2105,7 @@ pub static KINDS: [::wechatpay_notify::catalogue::KindInfo; 69] = [
         business_key: &["out_recharge_no"],
         cross_check: &["sub_mchid", "sp_mchid", "out_recharge_no"],
         trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+        v2: None,
     },
     ::wechatpay_notify::catalogue::KindInfo {
         id: "RECHARGE.SUCCESS",
@@ -2078,6 +2126,7 @@ pub static KINDS: [::wechatpay_notify::catalogue::KindInfo; 69] = [
         business_key: &["out_recharge_no"],
         cross_check: &["sub_mchid", "sp_mchid", "out_recharge_no"],
         trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+        v2: None,
     },
     ::wechatpay_notify::catalogue::KindInfo {
         id: "REFUND.ABNORMAL",
@@ -2108,6 +2157,7 @@ pub static KINDS: [::wechatpay_notify::catalogue::KindInfo; 69] = [
             "amount.refund",
         ],
         trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+        v2: None,
     },
     ::wechatpay_notify::catalogue::KindInfo {
         id: "REFUND.CLOSED",
@@ -2138,6 +2188,7 @@ pub static KINDS: [::wechatpay_notify::catalogue::KindInfo; 69] = [
             "amount.refund",
         ],
         trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+        v2: None,
     },
     ::wechatpay_notify::catalogue::KindInfo {
         id: "REFUND.SUCCESS",
@@ -2168,6 +2219,7 @@ pub static KINDS: [::wechatpay_notify::catalogue::KindInfo; 69] = [
             "amount.refund",
         ],
         trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+        v2: None,
     },
     ::wechatpay_notify::catalogue::KindInfo {
         id: "TRANSACTION.FAIL#INSURANCE_ENTRUST",
@@ -2188,6 +2240,7 @@ pub static KINDS: [::wechatpay_notify::catalogue::KindInfo; 69] = [
         business_key: &["out_trade_no"],
         cross_check: &["mchid", "out_trade_no"],
         trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+        v2: None,
     },
     ::wechatpay_notify::catalogue::KindInfo {
         id: "TRANSACTION.FAIL#PARKING",
@@ -2210,6 +2263,7 @@ pub static KINDS: [::wechatpay_notify::catalogue::KindInfo; 69] = [
         business_key: &["out_trade_no"],
         cross_check: &["sub_mchid", "sp_mchid", "mchid", "out_trade_no"],
         trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+        v2: None,
     },
     ::wechatpay_notify::catalogue::KindInfo {
         id: "TRANSACTION.INDUSTRY_FAILED",
@@ -2231,6 +2285,7 @@ pub static KINDS: [::wechatpay_notify::catalogue::KindInfo; 69] = [
         business_key: &["out_trade_no"],
         cross_check: &["sub_mchid", "mchid", "out_trade_no"],
         trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+        v2: None,
     },
     ::wechatpay_notify::catalogue::KindInfo {
         id: "TRANSACTION.INDUSTRY_SUCCESS",
@@ -2252,6 +2307,7 @@ pub static KINDS: [::wechatpay_notify::catalogue::KindInfo; 69] = [
         business_key: &["out_trade_no"],
         cross_check: &["sub_mchid", "mchid", "out_trade_no"],
         trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+        v2: None,
     },
     ::wechatpay_notify::catalogue::KindInfo {
         id: "TRANSACTION.PAY_BACK#EDUSCHOOLPAY",
@@ -2272,6 +2328,7 @@ pub static KINDS: [::wechatpay_notify::catalogue::KindInfo; 69] = [
         business_key: &["out_trade_no"],
         cross_check: &["sub_mchid", "mchid", "out_trade_no"],
         trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+        v2: None,
     },
     ::wechatpay_notify::catalogue::KindInfo {
         id: "TRANSACTION.PAY_BACK#PARKING",
@@ -2294,6 +2351,7 @@ pub static KINDS: [::wechatpay_notify::catalogue::KindInfo; 69] = [
         business_key: &["out_trade_no"],
         cross_check: &["sub_mchid", "sp_mchid", "mchid", "out_trade_no"],
         trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+        v2: None,
     },
     ::wechatpay_notify::catalogue::KindInfo {
         id: "TRANSACTION.SUCCESS#BASIC",
@@ -2315,6 +2373,7 @@ pub static KINDS: [::wechatpay_notify::catalogue::KindInfo; 69] = [
         business_key: &["out_trade_no"],
         cross_check: &["appid", "mchid", "out_trade_no", "amount.total"],
         trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+        v2: None,
     },
     ::wechatpay_notify::catalogue::KindInfo {
         id: "TRANSACTION.SUCCESS#COMBINE",
@@ -2337,6 +2396,7 @@ pub static KINDS: [::wechatpay_notify::catalogue::KindInfo; 69] = [
         business_key: &["combine_out_trade_no"],
         cross_check: &["combine_appid", "combine_mchid", "combine_out_trade_no"],
         trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+        v2: None,
     },
     ::wechatpay_notify::catalogue::KindInfo {
         id: "TRANSACTION.SUCCESS#INSURANCE_ENTRUST",
@@ -2357,6 +2417,7 @@ pub static KINDS: [::wechatpay_notify::catalogue::KindInfo; 69] = [
         business_key: &["out_trade_no"],
         cross_check: &["mchid", "out_trade_no"],
         trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+        v2: None,
     },
     ::wechatpay_notify::catalogue::KindInfo {
         id: "TRANSACTION.SUCCESS#PARKING",
@@ -2387,6 +2448,7 @@ pub static KINDS: [::wechatpay_notify::catalogue::KindInfo; 69] = [
             "amount.total",
         ],
         trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+        v2: None,
     },
     ::wechatpay_notify::catalogue::KindInfo {
         id: "TRANSACTION.SUCCESS#PARTNER",
@@ -2415,6 +2477,7 @@ pub static KINDS: [::wechatpay_notify::catalogue::KindInfo; 69] = [
             "amount.total",
         ],
         trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+        v2: None,
     },
     ::wechatpay_notify::catalogue::KindInfo {
         id: "TRANSACTION.SUCCESS#PROFITSHARING",
@@ -2437,6 +2500,7 @@ pub static KINDS: [::wechatpay_notify::catalogue::KindInfo; 69] = [
         business_key: &["out_order_no"],
         cross_check: &["sub_mchid", "mchid", "sp_mchid", "out_order_no"],
         trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+        v2: None,
     },
     ::wechatpay_notify::catalogue::KindInfo {
         id: "VEHICLE.ENTRANCE_STATE_CHANGE",
@@ -2458,6 +2522,7 @@ pub static KINDS: [::wechatpay_notify::catalogue::KindInfo; 69] = [
         business_key: &["out_parking_no", "state_update_time"],
         cross_check: &["sub_mchid", "sp_mchid", "out_parking_no", "state_update_time"],
         trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+        v2: None,
     },
     ::wechatpay_notify::catalogue::KindInfo {
         id: "VEHICLE.USER_STATE_CHANGE",
@@ -2478,6 +2543,7 @@ pub static KINDS: [::wechatpay_notify::catalogue::KindInfo; 69] = [
         business_key: &["contract_id"],
         cross_check: &["sub_mchid", "sp_mchid", "contract_id"],
         trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+        v2: None,
     },
     ::wechatpay_notify::catalogue::KindInfo {
         id: "VIOLATION.APPEAL",
@@ -2498,6 +2564,7 @@ pub static KINDS: [::wechatpay_notify::catalogue::KindInfo; 69] = [
         business_key: &["record_id"],
         cross_check: &["sub_mchid", "record_id"],
         trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+        v2: None,
     },
     ::wechatpay_notify::catalogue::KindInfo {
         id: "VIOLATION.INTERCEPT",
@@ -2518,6 +2585,7 @@ pub static KINDS: [::wechatpay_notify::catalogue::KindInfo; 69] = [
         business_key: &["record_id"],
         cross_check: &["sub_mchid", "record_id"],
         trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+        v2: None,
     },
     ::wechatpay_notify::catalogue::KindInfo {
         id: "VIOLATION.PUNISH",
@@ -2538,6 +2606,7 @@ pub static KINDS: [::wechatpay_notify::catalogue::KindInfo; 69] = [
         business_key: &["record_id"],
         cross_check: &["sub_mchid", "record_id"],
         trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+        v2: None,
     },
 ];
 /// What [`classify`] made of an APIv3 notification.
