@@ -272,6 +272,8 @@ pub struct Condition {
 pub struct Example {
     /// The file, relative to `schema/`.
     pub file: String,
+    /// APIv2 encrypted kinds: the decrypted plaintext of `file`'s encrypted element.
+    pub plaintext: Option<String>,
     /// Where the example comes from.
     pub note: Option<String>,
 }

@@ -349,6 +349,16 @@ impl Checker<'_> {
             if !self.root.join("schema").join(rel).is_file() {
                 self.problem(file, path, format!("no such file: schema/{}", example.file));
             }
+            if let Some(plain) = &example.plaintext {
+                let path = format!("examples[{i}].plaintext");
+                let rel = std::path::Path::new(plain);
+                let inside = rel
+                    .components()
+                    .all(|c| matches!(c, std::path::Component::Normal(_)));
+                if !inside || !self.root.join("schema").join(rel).is_file() {
+                    self.problem(file, path, format!("no such file: schema/{plain}"));
+                }
+            }
         }
     }
 }
