@@ -81,7 +81,11 @@ fn every_body_gives_what_the_vectors_say() {
             );
             if let Some(ty) = expect["sign_type"].as_str() {
                 let checked = r.check_v2(body).unwrap();
-                assert_eq!(checked.sign_type().map(SignType::as_str), Some(ty), "{name}");
+                assert_eq!(
+                    checked.sign_type().map(SignType::as_str),
+                    Some(ty),
+                    "{name}"
+                );
             }
             ok += 1;
         } else {
@@ -89,14 +93,21 @@ fn every_body_gives_what_the_vectors_say() {
                 Ok(r) => panic!("{name}: accepted as {:?}", r.kind()),
                 Err(e) => e,
             };
-            assert_eq!(e.kind().as_str(), expect["error"].as_str().unwrap(), "{name}: {e}");
+            assert_eq!(
+                e.kind().as_str(),
+                expect["error"].as_str().unwrap(),
+                "{name}: {e}"
+            );
             if let Some(path) = expect["path"].as_str() {
                 assert_eq!(e.path().as_deref(), Some(path), "{name}: {e}");
             }
             refused += 1;
         }
     }
-    assert!(ok >= 10 && refused >= 15, "{ok} accepted, {refused} refused");
+    assert!(
+        ok >= 10 && refused >= 15,
+        "{ok} accepted, {refused} refused"
+    );
 }
 
 #[test]

@@ -85,7 +85,11 @@ impl Checker<'_> {
             }
             (None, Some(r)) => {
                 if r.any_present.is_empty() {
-                    self.problem(file, "v2.recognise.any_present", "name at least one element");
+                    self.problem(
+                        file,
+                        "v2.recognise.any_present",
+                        "name at least one element",
+                    );
                 }
                 V2Recognise::AnyPresent(r.any_present.clone(), r.priority)
             }
@@ -121,7 +125,11 @@ impl Checker<'_> {
                     repeated.push(family);
                 }
             } else if !raw_field.unnumbered.is_empty() {
-                self.problem(file, format!("{path}.unnumbered"), "`unnumbered` is for `indexed` fields");
+                self.problem(
+                    file,
+                    format!("{path}.unnumbered"),
+                    "`unnumbered` is for `indexed` fields",
+                );
             }
             match raw_field.encoding.as_deref() {
                 None => {}
@@ -212,8 +220,9 @@ impl Checker<'_> {
                 }
             }
             other => {
-                let msg =
-                    format!("unknown cipher `{other}`, expected `aes-256-ecb` or `aead-aes-256-gcm`");
+                let msg = format!(
+                    "unknown cipher `{other}`, expected `aes-256-ecb` or `aead-aes-256-gcm`"
+                );
                 self.problem(file, "v2.encrypted.cipher", msg);
                 V2Encryption::None
             }
@@ -231,24 +240,42 @@ impl Checker<'_> {
         objects: &BTreeMap<&str, &ObjectDef>,
     ) -> Option<(String, Vec<String>, Vec<String>)> {
         let FieldType::Array(item) = &field.ty else {
-            self.problem(file, format!("{path}.indexed"), "`indexed` is for arrays of objects");
+            self.problem(
+                file,
+                format!("{path}.indexed"),
+                "`indexed` is for arrays of objects",
+            );
             return None;
         };
         let FieldType::Named(t) = &**item else {
-            self.problem(file, format!("{path}.indexed"), "`indexed` is for arrays of objects");
+            self.problem(
+                file,
+                format!("{path}.indexed"),
+                "`indexed` is for arrays of objects",
+            );
             return None;
         };
         let Some(object) = objects.get(t.name.as_str()) else {
-            self.problem(file, format!("{path}.indexed"), "`indexed` is for arrays of objects");
+            self.problem(
+                file,
+                format!("{path}.indexed"),
+                "`indexed` is for arrays of objects",
+            );
             return None;
         };
         let members: Vec<String> = object.fields.iter().map(|f| f.wire.clone()).collect();
         for (i, name) in raw_field.unnumbered.iter().enumerate() {
             let at = format!("{path}.unnumbered[{i}]");
             if !members.contains(name) {
-                self.problem(file, at, format!("`{name}` is not a member of `{}`", t.name.as_str()));
+                self.problem(
+                    file,
+                    at,
+                    format!("`{name}` is not a member of `{}`", t.name.as_str()),
+                );
             } else if fields.iter().any(|f| f.wire == *name) {
-                let msg = format!("`{name}` is also a field of the kind: its unnumbered element is that field");
+                let msg = format!(
+                    "`{name}` is also a field of the kind: its unnumbered element is that field"
+                );
                 self.problem(file, at, msg);
             }
         }
@@ -258,7 +285,11 @@ impl Checker<'_> {
     /// Reports the APIv2-only keys of a field outside an APIv2 kind's own fields.
     pub(super) fn refuse_v2_keys(&mut self, file: &str, path: &str, f: &raw::Field, what: &str) {
         if f.indexed {
-            self.problem(file, format!("{path}.indexed"), format!("`indexed` is only for {what}"));
+            self.problem(
+                file,
+                format!("{path}.indexed"),
+                format!("`indexed` is only for {what}"),
+            );
         }
         if !f.unnumbered.is_empty() {
             let msg = format!("`unnumbered` is only for {what}");

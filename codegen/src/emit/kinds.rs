@@ -68,9 +68,8 @@ fn kind_type(kind: &Kind) -> TokenStream {
         Some(f) => fact(f),
         None => quote!(None),
     };
-    let authenticated = (kind.trust == crate::model::Trust::Authenticated).then(|| {
-        quote!(impl ::wechatpay_notify::catalogue::AuthenticatedKind for #name {})
-    });
+    let authenticated = (kind.trust == crate::model::Trust::Authenticated)
+        .then(|| quote!(impl ::wechatpay_notify::catalogue::AuthenticatedKind for #name {}));
     quote! {
         #authenticated
 

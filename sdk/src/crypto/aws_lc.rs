@@ -1,7 +1,9 @@
 //! The aws-lc-rs backend (feature `aws-lc`, the default).
 
 use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, Nonce, UnboundKey};
-use aws_lc_rs::cipher::{AES_256, DecryptingKey, DecryptionContext, EncryptingKey, UnboundCipherKey};
+use aws_lc_rs::cipher::{
+    AES_256, DecryptingKey, DecryptionContext, EncryptingKey, UnboundCipherKey,
+};
 use aws_lc_rs::signature::{ParsedPublicKey, RSA_PKCS1_2048_8192_SHA256, RsaPublicKeyComponents};
 
 use super::backend::{Provider, RsaComponents};
@@ -64,7 +66,8 @@ impl Provider for AwsLc {
 
     fn aes256ecb_encrypt_blocks(key: &[u8; 32], blocks: &mut [u8]) {
         let key = EncryptingKey::ecb(aes256(key)).expect("ECB is a supported AES-256 mode");
-        key.encrypt(blocks).expect("whole blocks encrypt in ECB mode");
+        key.encrypt(blocks)
+            .expect("whole blocks encrypt in ECB mode");
     }
 }
 

@@ -103,10 +103,19 @@ mod tests {
                 p
             }] {
                 let sealed = raw_encrypt(*backend, &key, &bad);
-                assert_eq!(backend.aes256ecb_decrypt(&key, &sealed), Err(EcbError::Padding));
+                assert_eq!(
+                    backend.aes256ecb_decrypt(&key, &sealed),
+                    Err(EcbError::Padding)
+                );
             }
-            assert_eq!(backend.aes256ecb_decrypt(&key, &[]), Err(EcbError::Length(0)));
-            assert_eq!(backend.aes256ecb_decrypt(&key, &[0; 17]), Err(EcbError::Length(17)));
+            assert_eq!(
+                backend.aes256ecb_decrypt(&key, &[]),
+                Err(EcbError::Length(0))
+            );
+            assert_eq!(
+                backend.aes256ecb_decrypt(&key, &[0; 17]),
+                Err(EcbError::Length(17))
+            );
         }
     }
 

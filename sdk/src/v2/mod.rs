@@ -123,9 +123,7 @@ pub fn check(body: &[u8], config: &CheckConfig<'_>) -> Result<Checked, Error> {
     let plaintext = decrypt(kind, spec, &outer, config)?;
     let parsed_plaintext = plaintext.as_ref().map(|p| {
         let root = match spec.encryption {
-            V2Encryption::ApiV2KeyEcb { root, .. } | V2Encryption::ApiV3KeyGcm { root, .. } => {
-                root
-            }
+            V2Encryption::ApiV2KeyEcb { root, .. } | V2Encryption::ApiV3KeyGcm { root, .. } => root,
             V2Encryption::None => "xml",
         };
         parse_flat(p, root, encrypted_field(spec).unwrap_or("xml"))
@@ -448,7 +446,10 @@ impl Checked {
     }
 }
 
-fn deserialize(kind: Kind, tree: BTreeMap<String, tree::Node>) -> Result<Notification, ResourceError> {
+fn deserialize(
+    kind: Kind,
+    tree: BTreeMap<String, tree::Node>,
+) -> Result<Notification, ResourceError> {
     let mut track = serde_path_to_error::Track::new();
     let de = serde_path_to_error::Deserializer::new(tree::map_deserializer(tree), &mut track);
     match kind.deserialize(de) {

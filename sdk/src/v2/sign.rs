@@ -240,7 +240,14 @@ mod tests {
     #[test]
     fn the_sign_string_sorts_skips_empty_and_sign_keeps_zero() {
         let key = ApiV2Key::from_text("K").unwrap();
-        let x = xml(&[("b", "2"), ("sign", "X"), ("a", "1"), ("empty", ""), ("z", "0"), ("B", "u")]);
+        let x = xml(&[
+            ("b", "2"),
+            ("sign", "X"),
+            ("a", "1"),
+            ("empty", ""),
+            ("z", "0"),
+            ("B", "u"),
+        ]);
         assert_eq!(&**sign_string(&x, &key), b"B=u&a=1&b=2&z=0&key=K");
     }
 
@@ -259,7 +266,10 @@ mod tests {
 
     #[test]
     fn sign_types_parse() {
-        assert_eq!("MD5, HMAC-SHA256".parse::<SignTypes>().unwrap(), SignTypes::default());
+        assert_eq!(
+            "MD5, HMAC-SHA256".parse::<SignTypes>().unwrap(),
+            SignTypes::default()
+        );
         assert_eq!(
             "hmac-sha256".parse::<SignTypes>().unwrap(),
             SignTypes::only(SignType::HmacSha256)

@@ -44,7 +44,11 @@ pub(crate) fn build<'a>(
             continue;
         }
         if let Some((family, member, index)) = family_member(spec, name) {
-            let slot = families.entry(family).or_default().entry(index).or_default();
+            let slot = families
+                .entry(family)
+                .or_default()
+                .entry(index)
+                .or_default();
             if slot.contains_key(member) {
                 return Err(TreeFault {
                     path: name.to_owned(),

@@ -41,6 +41,21 @@ impl FlatXml {
         self.get(name).filter(|v| !v.is_empty())
     }
 
+    /// Sets element `name` to `value`: in place when present, appended otherwise.
+    pub fn set(&mut self, name: &str, value: impl Into<String>) {
+        let value = value.into();
+        match self.entries.iter_mut().find(|(k, _)| k == name) {
+            Some(entry) => entry.1 = value,
+            None => self.entries.push((name.to_owned(), value)),
+        }
+    }
+
+    /// Removes element `name`; returns its text.
+    pub fn remove(&mut self, name: &str) -> Option<String> {
+        let i = self.entries.iter().position(|(k, _)| k == name)?;
+        Some(self.entries.remove(i).1)
+    }
+
     /// A document from its elements (names must be unique), for tests and the test kit.
     pub fn from_entries(entries: Vec<(String, String)>) -> Self {
         FlatXml { entries }
@@ -183,7 +198,11 @@ pub fn parse_flat(input: &[u8], root: &str, label: &str) -> Result<FlatXml, XmlE
                 let msg = format!(
                     "element <{name}> nested inside an element: notifications are flat (depth limit 2)"
                 );
-                return Err(err(XmlFault::Limit, format!("{}.{name}", here(&child)), msg));
+                return Err(err(
+                    XmlFault::Limit,
+                    format!("{}.{name}", here(&child)),
+                    msg,
+                ));
             }
             Event::Text(t) => {
                 let piece = t.decode().map_err(|e| {
@@ -205,10 +224,13 @@ pub fn parse_flat(input: &[u8], root: &str, label: &str) -> Result<FlatXml, XmlE
                 };
                 let path = format!("{label}.{}", c.name);
                 let ch = if r.is_char_ref() {
-                    r.resolve_char_ref()
-                        .ok()
-                        .flatten()
-                        .ok_or_else(|| err(XmlFault::Malformed, path.clone(), "a bad character reference".to_owned()))?
+                    r.resolve_char_ref().ok().flatten().ok_or_else(|| {
+                        err(
+                            XmlFault::Malformed,
+                            path.clone(),
+                            "a bad character reference".to_owned(),
+                        )
+                    })?
                 } else {
                     match r.as_ref() {
                         b"lt" => '<',
@@ -324,7 +346,15 @@ mod tests {
             .collect();
         assert_eq!(
             got,
-            [("a", "支付 测试"), ("b", "1"), ("c", "x"), ("d", ""), ("e", ""), ("f", "a&bA"), ("g", "pq")]
+            [
+                ("a", "支付 测试"),
+                ("b", "1"),
+                ("c", "x"),
+                ("d", ""),
+                ("e", ""),
+                ("f", "a&bA"),
+                ("g", "pq")
+            ]
         );
     }
 
@@ -365,7 +395,9 @@ mod tests {
         }
         let e = parse_flat(b"<xml>\xff</xml>", "xml", "xml").unwrap_err();
         assert_eq!(e.fault, XmlFault::Malformed);
-        let many: String = (0..=MAX_ELEMENTS).map(|i| format!("<e{i}>1</e{i}>")).collect();
+        let many: String = (0..=MAX_ELEMENTS)
+            .map(|i| format!("<e{i}>1</e{i}>"))
+            .collect();
         let e = parse(&format!("<xml>{many}</xml>")).unwrap_err();
         assert_eq!(e.fault, XmlFault::Limit);
     }
