@@ -15,6 +15,7 @@
 //! the second. [`Receiver::receive`](crate::Receiver::receive) runs both for a body whose first
 //! non-whitespace byte is `<`.
 
+mod service;
 mod sign;
 mod tree;
 mod xml;
