@@ -36,6 +36,7 @@ use crate::v2::{FlatXml, SignType};
 pub struct V2Sealer {
     api_v2_key: ApiV2Key,
     api_v3_key: ApiV3Key,
+    gcm_nonce: Option<[u8; 12]>,
 }
 
 impl V2Sealer {
@@ -44,7 +45,16 @@ impl V2Sealer {
         V2Sealer {
             api_v2_key,
             api_v3_key,
+            gcm_nonce: None,
         }
+    }
+
+    /// Uses this GCM nonce (12 ASCII characters) instead of a fresh one: for reproducible
+    /// samples only (never reuse a nonce with real keys).
+    #[must_use]
+    pub fn with_gcm_nonce(mut self, nonce: [u8; 12]) -> Self {
+        self.gcm_nonce = Some(nonce);
+        self
     }
 
     /// The body of a notification of `kind`: `outer` with the encrypted element made from
@@ -74,8 +84,11 @@ impl V2Sealer {
                 },
                 Some(p),
             ) => {
-                let n = super::random_alphanumeric(12);
-                let nonce_bytes: [u8; 12] = n.as_bytes().try_into().expect("12 characters");
+                let n = match self.gcm_nonce {
+                    Some(fixed) => String::from_utf8_lossy(&fixed).into_owned(),
+                    None => super::random_alphanumeric(12),
+                };
+                let nonce_bytes: [u8; 12] = n.as_bytes().try_into().expect("12 bytes");
                 let aad = "payscore";
                 let sealed = crate::crypto::aes256gcm_seal(
                     self.api_v3_key.expose(),
