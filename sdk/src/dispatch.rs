@@ -183,8 +183,8 @@ pub struct NotConfirmed<K> {
     /// The values that differ from the merchant's records (empty when the expectation stated
     /// nothing to compare).
     pub mismatches: Vec<Mismatch>,
-    /// The notification.
-    pub unconfirmed: Unconfirmed<K>,
+    /// The notification (boxed: it holds the whole typed value).
+    pub unconfirmed: Box<Unconfirmed<K>>,
 }
 
 impl<K> Unconfirmed<K> {
@@ -229,7 +229,7 @@ where
         } else {
             Err(NotConfirmed {
                 mismatches,
-                unconfirmed: self,
+                unconfirmed: Box::new(self),
             })
         }
     }

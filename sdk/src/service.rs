@@ -30,6 +30,12 @@
 //! | handler failed | failed, with the reason | 500: retried by WeChat Pay and by `replay` |
 //! | ledger unreachable | nothing | 503 `ledger_unavailable`, nothing recorded as done |
 //! | the lease was taken over before completion | refused (fencing) | 503 `lease_lost` |
+//!
+//! APIv2 (XML) bodies take the same path (`crate::v2`): the delivery key is
+//! [`DeliveryKey::v2`] over the kind, the merchant and the kind's business key and state; the
+//! body is sealed with the [`StorageKey`](crate::keys::StorageKey) given to
+//! [`Service::with_storage_key`] before it is stored (without one, APIv2 requests answer
+//! `key_not_configured` and nothing is stored); every reply is the XML the kind expects.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};

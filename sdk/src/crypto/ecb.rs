@@ -59,7 +59,7 @@ pub(crate) fn pad(plaintext: &[u8]) -> Vec<u8> {
 
 /// Checks the input length before a backend sees it.
 pub(crate) fn check_length(ciphertext: &[u8]) -> Result<(), EcbError> {
-    if ciphertext.is_empty() || ciphertext.len() % BLOCK_LEN != 0 {
+    if ciphertext.is_empty() || !ciphertext.len().is_multiple_of(BLOCK_LEN) {
         return Err(EcbError::Length(ciphertext.len()));
     }
     Ok(())

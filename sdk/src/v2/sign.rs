@@ -209,7 +209,7 @@ pub(crate) fn matches(xml: &FlatXml, key: &ApiV2Key, ty: SignType, received: &st
 }
 
 fn decode_hex(s: &str) -> Option<Vec<u8>> {
-    if s.len() % 2 != 0 {
+    if !s.len().is_multiple_of(2) {
         return None;
     }
     let nibble = |c: u8| match c {
