@@ -129,3 +129,45 @@ fn a_v2_only_receiver_refuses_what_needs_the_apiv3_key() {
         }
     }
 }
+
+/// Untrusted bytes never panic the APIv2 path: every prefix of every accepted body, and
+/// bodies with bytes flipped or replaced by XML's special characters (a fixed pseudo-random
+/// sequence, so failures reproduce), are answered with a result.
+#[test]
+fn truncations_and_mutations_never_panic() {
+    let v = vectors();
+    let r = receiver(&v, None);
+    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let mut runs = 0;
+    for case in v["bodies"].as_array().unwrap() {
+        if case["expect"]["ok"] != true {
+            continue;
+        }
+        let body = case["body"].as_str().unwrap().as_bytes();
+        for end in (0..body.trim_ascii_end().len()).step_by(7) {
+            assert!(r.receive_v2(&body[..end]).is_err(), "prefix {end} accepted");
+            runs += 1;
+        }
+        for _ in 0..300 {
+            let mut m = body.to_vec();
+            for _ in 0..1 + next() % 3 {
+                let i = (next() as usize) % m.len();
+                m[i] = match next() % 4 {
+                    0 => m[i] ^ (1 << (next() % 8)),
+                    1 => b"<>&;/![]"[(next() % 8) as usize],
+                    2 => b' ',
+                    _ => 0xff,
+                };
+            }
+            let _ = r.receive_v2(&m);
+            runs += 1;
+        }
+    }
+    assert!(runs > 3000, "{runs}");
+}
