@@ -5,6 +5,7 @@ use std::io::{BufRead, Read, Write};
 use std::path::PathBuf;
 
 use serde_json::{Value, json};
+use wechatpay_notify::catalogue::V2ReplyStyle;
 use wechatpay_notify::reply::Reply;
 use wechatpay_notify::time::FixedClock;
 use wechatpay_notify::v3::{Envelope, Verifier};
@@ -33,9 +34,10 @@ pub struct Args {
     /// A JSON Lines file, one request object per line.
     #[arg(long, value_name = "FILE.jsonl", conflicts_with_all = ["requests", "v2"])]
     batch: Option<PathBuf>,
-    /// An APIv2 XML body.
+    /// An APIv2 XML body (`-` for standard input); repeatable. Needs --api-v2-key-file, and
+    /// --api-v3-key-file for the payscore-style events.
     #[arg(long, value_name = "BODY.xml", conflicts_with = "requests")]
-    v2: Option<PathBuf>,
+    v2: Vec<String>,
     /// Request files (`-` for standard input): {"headers": …, "body": "…"}.
     #[arg(value_name = "REQUEST")]
     requests: Vec<String>,
@@ -53,10 +55,8 @@ pub fn run(args: &Args) -> u8 {
 
 fn run_inner(args: &Args) -> Result<u8, UsageError> {
     args.keys.check_v2_sign_types()?;
-    if args.v2.is_some() {
-        return Err(UsageError(
-            "--v2: APIv2 XML notifications are not in this build's catalogue yet".to_owned(),
-        ));
+    if !args.v2.is_empty() {
+        return run_v2(args);
     }
     let inputs = read_inputs(args)?;
     let receiver = receiver(args)?;
@@ -94,6 +94,109 @@ fn receiver(args: &Args) -> Result<Receiver, UsageError> {
         Strictness::Lenient
     };
     Ok(Receiver::with_verifier(verifier, args.keys.api_v3_key()?).with_strictness(strictness))
+}
+
+/// `inspect --v2`: each body through the APIv2 path.
+fn run_v2(args: &Args) -> Result<u8, UsageError> {
+    let receiver = v2_receiver(args)?;
+    let mut bodies = Vec::new();
+    for path in &args.v2 {
+        let body = if path == "-" {
+            let mut b = Vec::new();
+            std::io::stdin()
+                .read_to_end(&mut b)
+                .map_err(|e| UsageError(format!("standard input: {e}")))?;
+            b
+        } else {
+            std::fs::read(path).map_err(|e| UsageError(format!("--v2 {path}: {e}")))?
+        };
+        bodies.push((path.clone(), body));
+    }
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    let mut code = EXIT_OK;
+    for (label, body) in bodies {
+        let result = inspect_v2(&receiver, &body);
+        if result["ok"] != Value::Bool(true) {
+            code = EXIT_REJECTED;
+        }
+        let line = if args.json {
+            result.to_string()
+        } else {
+            human(&label, &result)
+        };
+        if writeln!(out, "{line}").is_err() {
+            return Ok(code);
+        }
+    }
+    Ok(code)
+}
+
+fn v2_receiver(args: &Args) -> Result<Receiver, UsageError> {
+    let api_v2_key = args.keys.api_v2_key()?;
+    let receiver = if args.keys.api_v3_key_file.is_some() {
+        Receiver::new(args.keys.keyring()?, args.keys.api_v3_key()?).with_api_v2_key(api_v2_key)
+    } else {
+        Receiver::for_v2(api_v2_key)
+    };
+    let strictness = if args.strict {
+        Strictness::Strict
+    } else {
+        Strictness::Lenient
+    };
+    Ok(receiver
+        .with_v2_sign_types(args.keys.v2_sign_types()?)
+        .with_strictness(strictness))
+}
+
+/// The result object of one APIv2 body: as for APIv3, with `event_type` null for the classic
+/// kinds (which carry none), `trust`, and the XML reply the kind expects.
+fn inspect_v2(receiver: &Receiver, body: &[u8]) -> Value {
+    match receiver.receive_v2(body) {
+        Ok(received) => {
+            let kind = received.kind();
+            let resource = serde_json::to_value(&received.notification).unwrap_or(Value::Null);
+            let info = kind.map(|k| k.info());
+            let style = info
+                .and_then(|i| i.v2)
+                .map_or(V2ReplyStyle::ReturnCode, |s| s.reply);
+            let reply = Reply::v2_success(style);
+            let event_type = Some(received.meta.event_type).filter(|e| !e.is_empty());
+            json!({
+                "ok": true,
+                "id": received.meta.id,
+                "event_type": event_type,
+                "kind": kind.map(|k| k.id()),
+                "rust_type": info.map(|i| i.rust_type),
+                "trust": info.map(|i| i.trust),
+                "resource": resource,
+                "violations": received.violations,
+                "response": { "status": reply.status, "body": reply.body },
+            })
+        }
+        Err(e) => {
+            let reply = Reply::v2_failure(e.kind(), wechatpay_notify::v2::reply_style(body));
+            let mut error = json!({ "kind": e.kind().as_str(), "message": e.to_string() });
+            if let Some(path) = e.path() {
+                error["path"] = Value::String(path);
+            }
+            let mut obj = json!({
+                "ok": false,
+                "error": error,
+                "response": { "status": reply.status, "body": reply.body },
+            });
+            // For orientation only: the body's ids as sent, whether or not it verified.
+            if let Ok(doc) = wechatpay_notify::v2::parse_flat(body, "xml", "xml") {
+                if let Some(id) = doc.non_empty("event_id") {
+                    obj["id"] = Value::String(id.to_owned());
+                }
+                if let Some(t) = doc.non_empty("event_type") {
+                    obj["event_type"] = Value::String(t.to_owned());
+                }
+            }
+            obj
+        }
+    }
 }
 
 /// (label, request text) for every request given.

@@ -2,7 +2,8 @@
 
 use std::path::{Path, PathBuf};
 
-use wechatpay_notify::keys::{ApiV3Key, Keyring};
+use wechatpay_notify::keys::{ApiV2Key, ApiV3Key, Keyring};
+use wechatpay_notify::v2::SignTypes;
 
 use crate::UsageError;
 
@@ -64,15 +65,28 @@ impl KeyFlags {
             .map_err(|e| UsageError(format!("--api-v3-key-file {}: {e}", path.display())))
     }
 
+    /// The APIv2 key, required for APIv2 notifications.
+    pub fn api_v2_key(&self) -> Result<ApiV2Key, UsageError> {
+        let path = self.api_v2_key_file.as_ref().ok_or_else(|| {
+            UsageError("--api-v2-key-file is required for APIv2 notifications".to_owned())
+        })?;
+        let text = read(path, "APIv2 key file")?;
+        ApiV2Key::from_text(&text)
+            .map_err(|e| UsageError(format!("--api-v2-key-file {}: {e}", path.display())))
+    }
+
+    /// The APIv2 sign types `--v2-sign-types` accepts.
+    pub fn v2_sign_types(&self) -> Result<SignTypes, UsageError> {
+        self.v2_sign_types.parse().map_err(|_| {
+            UsageError(format!(
+                "--v2-sign-types: {:?}: expected a comma-separated list of md5, hmac-sha256",
+                self.v2_sign_types
+            ))
+        })
+    }
+
     /// Checks `--v2-sign-types`.
     pub fn check_v2_sign_types(&self) -> Result<(), UsageError> {
-        for t in self.v2_sign_types.split(',').map(str::trim) {
-            if !matches!(t, "md5" | "hmac-sha256") {
-                return Err(UsageError(format!(
-                    "--v2-sign-types: unknown sign type {t:?} (expected md5, hmac-sha256)"
-                )));
-            }
-        }
-        Ok(())
+        self.v2_sign_types().map(|_| ())
     }
 }

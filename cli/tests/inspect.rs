@@ -306,3 +306,110 @@ fn catalog_lists_every_kind() {
         );
     }
 }
+
+#[test]
+fn inspect_v2_bodies() {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+    let sample = |s: &str| format!("{root}/samples/v2/{s}.xml");
+    let v2key = format!("{root}/samples/keys/apiv2.key");
+    let v3key = format!("{root}/samples/keys/apiv3.key");
+    let inspect = |extra: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_wechatpay-notify"))
+            .args(["inspect", "--json"])
+            .args(extra)
+            .output()
+            .unwrap();
+        let lines: Vec<Value> = String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        (out.status.code(), lines)
+    };
+
+    // The refund: decrypted, unauthenticated, no event_type, a return_code reply.
+    let refund = sample("v2-refund-processed");
+    let (code, lines) = inspect(&["--api-v2-key-file", &v2key, "--v2", &refund]);
+    assert_eq!(code, Some(0), "{lines:?}");
+    let l = &lines[0];
+    assert_eq!(l["kind"], "v2:refund-processed");
+    assert_eq!(l["trust"], "decrypted_unauthenticated");
+    assert_eq!(l["event_type"], Value::Null);
+    assert_eq!(l["resource"]["refund_fee"], 3960);
+    assert!(
+        l["response"]["body"]
+            .as_str()
+            .unwrap()
+            .contains("<return_code>")
+    );
+
+    // MD5 refused where only HMAC-SHA256 is accepted; the page's payment is MD5-signed.
+    let payment = sample("v2-transaction-success");
+    let (code, lines) = inspect(&["--api-v2-key-file", &v2key, "--v2", &payment]);
+    assert_eq!(code, Some(0), "{lines:?}");
+    let (code, lines) = inspect(&[
+        "--api-v2-key-file",
+        &v2key,
+        "--v2-sign-types",
+        "hmac-sha256",
+        "--v2",
+        &payment,
+    ]);
+    assert_eq!(code, Some(1));
+    assert_eq!(lines[0]["error"]["kind"], "sign_type_not_accepted");
+    assert_eq!(lines[0]["response"]["status"], 401);
+
+    // An event needs the APIv3 key too; with it, a code/message reply.
+    let check = sample("v2-check-success");
+    let (code, lines) = inspect(&["--api-v2-key-file", &v2key, "--v2", &check]);
+    assert_eq!(code, Some(1));
+    assert_eq!(lines[0]["error"]["kind"], "key_not_configured");
+    assert_eq!(lines[0]["event_type"], "CHECK.SUCCESS");
+    let (code, lines) = inspect(&[
+        "--api-v2-key-file",
+        &v2key,
+        "--api-v3-key-file",
+        &v3key,
+        "--v2",
+        &check,
+    ]);
+    assert_eq!(code, Some(0), "{lines:?}");
+    assert_eq!(lines[0]["event_type"], "CHECK.SUCCESS");
+    assert!(
+        lines[0]["response"]["body"]
+            .as_str()
+            .unwrap()
+            .starts_with("<xml><code>")
+    );
+
+    // A tampered body, and a truncated one.
+    let dir = std::env::temp_dir().join(format!("wpn-inspect-v2-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let text = std::fs::read_to_string(&payment).unwrap();
+    let tampered = dir.join("tampered.xml");
+    std::fs::write(
+        &tampered,
+        text.replace("[1]]></total_fee>", "[100]]></total_fee>"),
+    )
+    .unwrap();
+    let truncated = dir.join("truncated.xml");
+    std::fs::write(&truncated, &text[..text.len() / 2]).unwrap();
+    let (code, lines) = inspect(&[
+        "--api-v2-key-file",
+        &v2key,
+        "--v2",
+        tampered.to_str().unwrap(),
+        "--v2",
+        truncated.to_str().unwrap(),
+    ]);
+    assert_eq!(code, Some(1));
+    assert_eq!(lines[0]["error"]["kind"], "signature_mismatch");
+    assert_eq!(lines[0]["error"]["path"], "sign");
+    assert_eq!(lines[1]["error"]["kind"], "malformed_xml");
+    assert_eq!(lines[1]["response"]["status"], 400);
+    std::fs::remove_dir_all(&dir).unwrap();
+
+    // No APIv2 key: a usage error.
+    let (code, _) = inspect(&["--v2", &refund]);
+    assert_eq!(code, Some(2));
+}

@@ -56,6 +56,9 @@ pub fn catalogue_md(c: &Catalogue) -> GeneratedFile {
         if let Some(state) = &k.state {
             let _ = writeln!(s, "- state: `{}`", state.path);
         }
+        if let Some(v2) = &k.v2 {
+            v2_lines(&mut s, k, v2);
+        }
         if let Some(reply) = &k.reply {
             let _ = writeln!(s, "- reply data: `{}`", reply.name.as_str());
         }
@@ -67,6 +70,55 @@ pub fn catalogue_md(c: &Catalogue) -> GeneratedFile {
     GeneratedFile {
         path: "catalogue.md".to_owned(),
         contents: s,
+    }
+}
+
+/// The APIv2 wire form of a kind, as list items.
+fn v2_lines(s: &mut String, k: &Kind, v2: &crate::model::V2) {
+    use crate::model::{Trust, V2Encryption, V2Recognise, V2SignDefault};
+    let sign = match &v2.sign {
+        None => "none".to_owned(),
+        Some((field, default)) => {
+            let default = match default {
+                V2SignDefault::Md5 => "MD5",
+                V2SignDefault::HmacSha256 => "HMAC-SHA256",
+                V2SignDefault::ByLength => "by the sign's length",
+            };
+            format!("MD5 or HMAC-SHA256 with the APIv2 key, named by `{field}` (else {default})")
+        }
+    };
+    let _ = writeln!(s, "- sign: {sign}");
+    let encryption = match &v2.encryption {
+        V2Encryption::None => "none".to_owned(),
+        V2Encryption::Ecb { field, root } => {
+            format!("`{field}`: AES-256-ECB, key md5(APIv2 key) hex; plaintext `<{root}>`")
+        }
+        V2Encryption::Gcm { field, root, .. } => {
+            format!("`{field}`: AEAD_AES_256_GCM with the APIv3 key; plaintext `<{root}>`")
+        }
+    };
+    let _ = writeln!(s, "- encryption: {encryption}");
+    if !v2.envelope.is_empty() {
+        let _ = writeln!(s, "- from the outer XML: `{}`", v2.envelope.join("`, `"));
+    }
+    let recognised = match &v2.recognise {
+        V2Recognise::EventType(e) => format!("`event_type` = `{e}`"),
+        V2Recognise::AnyPresent(fields, priority) => {
+            format!("any of `{}` (priority {priority})", fields.join("`, `"))
+        }
+    };
+    let _ = writeln!(s, "- recognised by: {recognised}");
+    let reply = if v2.code_message_reply {
+        "`<code>`/`<message>`"
+    } else {
+        "`<return_code>`/`<return_msg>`"
+    };
+    let _ = writeln!(s, "- reply: {reply}");
+    if k.trust == Trust::DecryptedUnauthenticated {
+        let _ = writeln!(
+            s,
+            "- trust: decrypted but unauthenticated — handlers confirm it before acting"
+        );
     }
 }
 

@@ -288,6 +288,79 @@ pub struct Kind {
     pub reply: Option<TypeRef>,
     /// The kind's struct: its name is the kind's Rust name.
     pub body: ObjectDef,
+    /// The APIv2 wire form, for `v2-xml` kinds.
+    pub v2: Option<V2>,
+}
+
+/// The APIv2 wire form of a kind.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct V2 {
+    /// `None` when the kind carries no sign; else the element naming the algorithm and the
+    /// default.
+    pub sign: Option<(String, V2SignDefault)>,
+    /// How the business data is encrypted.
+    pub encryption: V2Encryption,
+    /// How a body is recognised as this kind.
+    pub recognise: V2Recognise,
+    /// `true` for `code`/`message` replies, `false` for `return_code`/`return_msg`.
+    pub code_message_reply: bool,
+    /// Outer elements kept in the typed value (encrypted kinds).
+    pub envelope: Vec<String>,
+    /// Indexed families: (field, members, unnumbered members).
+    pub repeated: Vec<(String, Vec<String>, Vec<String>)>,
+    /// Elements whose text is JSON.
+    pub json: Vec<String>,
+    /// The merchant elements (top-level wire names).
+    pub merchant: Vec<String>,
+    /// The state element (a top-level wire name).
+    pub state: Option<String>,
+}
+
+/// The sign algorithm assumed when the body names none.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum V2SignDefault {
+    /// `MD5`.
+    Md5,
+    /// `HMAC-SHA256`.
+    HmacSha256,
+    /// `by-length`: 64 hex characters HMAC-SHA256, else MD5.
+    ByLength,
+}
+
+/// How an APIv2 kind's business data is encrypted.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum V2Encryption {
+    /// Not encrypted.
+    None,
+    /// AES-256-ECB with md5(APIv2 key): (field, root).
+    Ecb {
+        /// The element.
+        field: String,
+        /// The plaintext's root element.
+        root: String,
+    },
+    /// AEAD_AES_256_GCM with the APIv3 key.
+    Gcm {
+        /// The element.
+        field: String,
+        /// The nonce element.
+        nonce: String,
+        /// The associated-data element.
+        associated_data: String,
+        /// The algorithm element, if any.
+        algorithm: Option<String>,
+        /// The plaintext's root element.
+        root: String,
+    },
+}
+
+/// How an APIv2 body is recognised.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum V2Recognise {
+    /// By its `event_type`.
+    EventType(String),
+    /// By any of these elements, at this priority.
+    AnyPresent(Vec<String>, i64),
 }
 
 /// A top-level field of a kind, by both names.

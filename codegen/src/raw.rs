@@ -45,6 +45,8 @@ pub struct KindFile {
     pub reply: Option<String>,
     /// How far the opened payload can be trusted (default: authenticated).
     pub trust: Option<Trust>,
+    /// The APIv2 wire form (required for `v2-xml` kinds, refused for others).
+    pub v2: Option<V2Section>,
     /// The plaintext's fields, in wire order.
     pub fields: Ordered<Field>,
     /// Object types used by this kind only.
@@ -60,6 +62,66 @@ pub struct KindFile {
     /// What was decided where the reference is silent or contradicts itself.
     #[serde(default)]
     pub decisions: Vec<String>,
+}
+
+/// The `v2:` section of an APIv2 kind.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct V2Section {
+    /// `none`, or how the sign's algorithm is chosen.
+    pub sign: V2SignSpec,
+    /// How the business data is encrypted, if it is.
+    pub encrypted: Option<V2Encrypted>,
+    /// For encrypted kinds: the outer elements kept in the typed value.
+    #[serde(default)]
+    pub envelope: Vec<String>,
+    /// For classic kinds (no event_type): the elements that recognise the kind.
+    pub recognise: Option<V2RecogniseSpec>,
+    /// `return-code` or `code-message`.
+    pub reply: String,
+}
+
+/// `sign: none` or `sign: {algorithm: sign_type, default: MD5}`.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum V2SignSpec {
+    /// `none`.
+    Named(String),
+    /// A required sign.
+    Required {
+        /// The element naming the algorithm.
+        algorithm: String,
+        /// `MD5`, `HMAC-SHA256` or `by-length`.
+        default: String,
+    },
+}
+
+/// `encrypted:` of a `v2` section.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct V2Encrypted {
+    /// The element holding the ciphertext.
+    pub field: String,
+    /// `aes-256-ecb` (key md5(APIv2 key)) or `aead-aes-256-gcm` (APIv3 key).
+    pub cipher: String,
+    /// The plaintext XML's root element.
+    pub root: String,
+    /// GCM: the element holding the nonce.
+    pub nonce: Option<String>,
+    /// GCM: the element holding the associated data.
+    pub associated_data: Option<String>,
+    /// GCM: the element naming the algorithm.
+    pub algorithm: Option<String>,
+}
+
+/// `recognise:` of a classic APIv2 kind.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct V2RecogniseSpec {
+    /// Any of these elements present (non-empty) recognises the kind.
+    pub any_present: Vec<String>,
+    /// Higher is tried first.
+    pub priority: i64,
 }
 
 /// A shared object file, `schema/objects/*.yaml`.
@@ -147,6 +209,14 @@ pub struct Field {
     pub inferred: bool,
     /// An example value, for documentation only.
     pub example: Option<serde_norway::Value>,
+    /// APIv2: an array of objects whose members arrive as `<member>_<n>` elements.
+    #[serde(default)]
+    pub indexed: bool,
+    /// APIv2: members of an indexed family also accepted without the index, as element 0.
+    #[serde(default)]
+    pub unnumbered: Vec<String>,
+    /// APIv2: `json` for an element whose text is JSON, parsed into the field's type.
+    pub encoding: Option<String>,
 }
 
 /// `v3-json` or `v2-xml`.
@@ -202,6 +272,8 @@ pub struct Condition {
 pub struct Example {
     /// The file, relative to `schema/`.
     pub file: String,
+    /// APIv2 encrypted kinds: the decrypted plaintext of `file`'s encrypted element.
+    pub plaintext: Option<String>,
     /// Where the example comes from.
     pub note: Option<String>,
 }

@@ -78,7 +78,137 @@ pub struct KindInfo {
     pub cross_check: &'static [&'static str],
     /// How far the opened payload can be trusted.
     pub trust: Trust,
+    /// The APIv2 specifics (sign, encryption, recognition, layout); `None` for APIv3 kinds.
+    pub v2: Option<&'static V2Spec>,
 }
+
+/// What an APIv2 (XML) kind's schema says about its wire form: generated from the `v2:`
+/// section of its schema file, read by [`crate::v2`].
+#[derive(Debug)]
+pub struct V2Spec {
+    /// Whether and how the body is signed.
+    pub sign: V2Sign,
+    /// Whether and how the business data is encrypted.
+    pub encryption: V2Encryption,
+    /// How a body is recognised as this kind.
+    pub recognise: V2Recognise,
+    /// Which reply elements WeChat Pay expects for this kind.
+    pub reply: V2ReplyStyle,
+    /// For encrypted kinds: the outer elements kept in the typed value (the rest of it comes
+    /// from the decrypted plaintext). Ignored for unencrypted kinds, whose whole body is the
+    /// plaintext.
+    pub envelope: &'static [&'static str],
+    /// Indexed families of elements (`coupon_id_$n`) gathered into typed lists.
+    pub repeated: &'static [V2Repeated],
+    /// Elements whose text is JSON (`sub_order_list`, `promotion_detail`), parsed into their
+    /// typed value.
+    pub json: &'static [&'static str],
+    /// The elements naming the merchant, first present wins (for the delivery key).
+    pub merchant: &'static [&'static str],
+    /// The element stating the business object's state, if any (for the delivery key).
+    pub state: Option<&'static str>,
+}
+
+/// Whether an APIv2 kind carries a `sign`, and how its algorithm is chosen.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum V2Sign {
+    /// No `sign` (the refund notification): authenticity cannot be checked.
+    Absent,
+    /// A `sign` is required: a body without one is rejected.
+    Required {
+        /// The element naming the algorithm (`sign_type`, or `algorithm`).
+        algorithm_field: &'static str,
+        /// The algorithm when that element is absent.
+        default: V2SignDefault,
+    },
+}
+
+/// The sign algorithm an APIv2 kind assumes when the body does not name one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum V2SignDefault {
+    /// MD5.
+    Md5,
+    /// HMAC-SHA256.
+    HmacSha256,
+    /// By the sign's length: 64 hex characters HMAC-SHA256, otherwise MD5.
+    ByLength,
+}
+
+/// How an APIv2 kind's business data is encrypted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum V2Encryption {
+    /// Not encrypted: the body is the plaintext.
+    None,
+    /// AES-256-ECB (PKCS#7), key = md5(APIv2 key) in lower-case hex, base64 (refund `req_info`).
+    ApiV2KeyEcb {
+        /// The element holding the ciphertext.
+        field: &'static str,
+        /// The plaintext XML's root element.
+        root: &'static str,
+    },
+    /// AEAD_AES_256_GCM with the APIv3 key (the payscore-style events' `event_ciphertext`).
+    ApiV3KeyGcm {
+        /// The element holding the base64 ciphertext and tag.
+        field: &'static str,
+        /// The element holding the nonce.
+        nonce: &'static str,
+        /// The element holding the associated data (may be absent or empty).
+        associated_data: &'static str,
+        /// The element naming the algorithm (`AEAD_AES_256_GCM`), if the kind has one.
+        algorithm: Option<&'static str>,
+        /// The plaintext XML's root element.
+        root: &'static str,
+    },
+}
+
+/// How a body is recognised as an APIv2 kind.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum V2Recognise {
+    /// The body's `event_type` element equals this.
+    EventType(&'static str),
+    /// Any of these elements is present (with a non-empty value); kinds are tried by
+    /// priority, highest first.
+    AnyPresent {
+        /// The elements.
+        fields: &'static [&'static str],
+        /// Higher is tried first.
+        priority: i64,
+    },
+}
+
+/// The reply elements an APIv2 kind expects.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum V2ReplyStyle {
+    /// `<return_code>` / `<return_msg>` (the classic pages).
+    ReturnCode,
+    /// `<code>` / `<message>` (the payscore-style event pages).
+    CodeMessage,
+}
+
+/// An indexed family: elements `<member>_<n>` (n = 0, 1, …) gathered into a list field whose
+/// elements are objects with those members.
+#[derive(Debug)]
+pub struct V2Repeated {
+    /// The list field of the typed value (`coupons`).
+    pub field: &'static str,
+    /// The members, as named without the index (`coupon_id`).
+    pub members: &'static [&'static str],
+    /// Members also accepted without an index, as element 0 (the official example's
+    /// `coupon_id`).
+    pub unnumbered: &'static [&'static str],
+}
+
+/// Implemented by every kind whose notifications are authenticated (every APIv3 kind and the
+/// signed APIv2 kinds): only these can be handed to a handler as they are
+/// ([`Dispatcher::on`](crate::Dispatcher::on)). Kinds that are decrypted but unauthenticated
+/// go through [`Dispatcher::on_unconfirmed`](crate::Dispatcher::on_unconfirmed), whose
+/// handlers must confirm them before acting.
+pub trait AuthenticatedKind: KindType {}
 
 /// What identifies the business fact a notification reports, for de-duplication across
 /// deliveries (a fact re-sent under a new notification id is still the same fact).

@@ -22,7 +22,8 @@ use std::sync::Arc;
 
 use http::HeaderMap;
 
-use crate::catalogue::KindType;
+use crate::catalogue::{AuthenticatedKind, KindType, Trust, V2ReplyStyle};
+use crate::cross_check::{CrossCheck, Mismatch};
 use crate::error::{Error, HandlerError};
 use crate::ledger::{DeliveryKey, Lease};
 use crate::receive::{Meta, Received, Receiver};
@@ -98,6 +99,142 @@ where
     }
 }
 
+struct UnconfirmedHandler<K, F> {
+    f: F,
+    _kind: std::marker::PhantomData<fn(K)>,
+}
+
+impl<K, F, Fut> ErasedHandler for UnconfirmedHandler<K, F>
+where
+    K: KindType + TryFrom<Notification, Error = Notification>,
+    F: Fn(Unconfirmed<K>) -> Fut + Send + Sync,
+    Fut: Future<Output = Result<K::Reply, HandlerError>> + Send + 'static,
+{
+    fn call(
+        &self,
+        meta: Meta,
+        n: Notification,
+        violations: Vec<Violation>,
+        lease: Option<Lease>,
+    ) -> BoxFuture<Result<ReplyData, HandlerError>> {
+        let resource = match K::try_from(n) {
+            Ok(r) => r,
+            Err(other) => {
+                let msg = format!("handler for {} got {:?}", K::ID, other.id());
+                return Box::pin(async move { Err(HandlerError::failed(msg)) });
+            }
+        };
+        let fut = (self.f)(Unconfirmed {
+            delivery: Delivery {
+                meta,
+                resource,
+                violations,
+                lease,
+            },
+        });
+        Box::pin(async move {
+            let reply = fut.await?;
+            let value = serde_json::to_value(reply).map_err(HandlerError::failed)?;
+            Ok((!value.is_null()).then_some(value))
+        })
+    }
+}
+
+/// A notification that was decrypted but not authenticated (the APIv2 refund notification:
+/// no `sign`, and AES-256-ECB gives no integrity): anyone who knows the merchant's `notify_url`
+/// and guesses nothing else cannot forge it without the APIv2 key, but nothing proves it came
+/// from WeChat Pay. Its handler reads [`claimed`](Self::claimed) to find the business object,
+/// then confirms the notification before acting: by the business cross-check
+/// ([`confirm`](Self::confirm)) or by the merchant's own query to WeChat Pay
+/// ([`confirmed_by_query`](Self::confirmed_by_query)).
+///
+/// ```
+/// use wechatpay_notify::dispatch::Unconfirmed;
+/// use wechatpay_notify::error::HandlerError;
+/// use wechatpay_notify::generated::kinds::{V2RefundProcessed, V2RefundProcessedExpected};
+///
+/// async fn on_refund(n: Unconfirmed<V2RefundProcessed>) -> Result<(), HandlerError> {
+///     // Look the refund up by what the notification claims…
+///     let claimed = n.claimed();
+///     let expected = V2RefundProcessedExpected::default()
+///         .mch_id("1900000109")
+///         .out_refund_no(claimed.out_refund_no.clone())
+///         .refund_fee(3960); // …from the merchant's own refund record
+///     match n.confirm(&expected) {
+///         Ok(delivery) => {
+///             println!("refund {} is {}", delivery.resource.out_refund_no, delivery.resource.refund_status);
+///             Ok(())
+///         }
+///         Err(not) => Err(HandlerError::failed(format!("not confirmed: {:?}", not.mismatches))),
+///     }
+/// }
+/// # let _ = on_refund;
+/// ```
+#[derive(Debug)]
+pub struct Unconfirmed<K> {
+    delivery: Delivery<K>,
+}
+
+/// A notification [`Unconfirmed::confirm`] could not confirm: what disagreed, and the
+/// notification, still unconfirmed.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct NotConfirmed<K> {
+    /// The values that differ from the merchant's records (empty when the expectation stated
+    /// nothing to compare).
+    pub mismatches: Vec<Mismatch>,
+    /// The notification (boxed: it holds the whole typed value).
+    pub unconfirmed: Box<Unconfirmed<K>>,
+}
+
+impl<K> Unconfirmed<K> {
+    /// What the notification claims, to find the merchant's own record: never act on it
+    /// before confirming.
+    pub fn claimed(&self) -> &K {
+        &self.delivery.resource
+    }
+
+    /// The notification's plain fields.
+    pub fn meta(&self) -> &Meta {
+        &self.delivery.meta
+    }
+
+    /// Constraint violations found.
+    pub fn violations(&self) -> &[Violation] {
+        &self.delivery.violations
+    }
+
+    /// Confirms the notification after the merchant's own query to WeChat Pay (退款查询 for a
+    /// refund) returned the same business object in the same state. Call it only then: it is
+    /// the merchant's word that the notification is true.
+    pub fn confirmed_by_query(self) -> Delivery<K> {
+        self.delivery
+    }
+}
+
+impl<K> Unconfirmed<K>
+where
+    K: CrossCheck,
+    K::Expected: Default + PartialEq,
+{
+    /// Confirms the notification by the business cross-check: every value `expected` states
+    /// must agree with the notification, and `expected` must state at least one.
+    ///
+    /// # Errors
+    /// [`NotConfirmed`] with the mismatches (none when `expected` states nothing).
+    pub fn confirm(self, expected: &K::Expected) -> Result<Delivery<K>, NotConfirmed<K>> {
+        let mismatches = self.delivery.resource.cross_check(expected);
+        if mismatches.is_empty() && *expected != K::Expected::default() {
+            Ok(self.delivery)
+        } else {
+            Err(NotConfirmed {
+                mismatches,
+                unconfirmed: Box::new(self),
+            })
+        }
+    }
+}
+
 struct FallbackHandler<F>(F);
 
 impl<F, Fut> ErasedHandler for FallbackHandler<F>
@@ -159,6 +296,22 @@ impl Outcome {
             result: Err(e),
         }
     }
+
+    /// The outcome of a failure of an APIv2 request: its reply in the kind's XML elements.
+    pub(crate) fn failed_v2(e: Error, style: V2ReplyStyle) -> Self {
+        Outcome {
+            reply: Reply::v2_failure(e.kind(), style),
+            result: Err(e),
+        }
+    }
+
+    /// The outcome of a failure of a notification of `kind` (or of an unknown one).
+    pub(crate) fn failed_for(kind: Option<Kind>, e: Error) -> Self {
+        match kind.and_then(|k| k.info().v2) {
+            Some(spec) => Outcome::failed_v2(e, spec.reply),
+            None => Outcome::failed(e),
+        }
+    }
 }
 
 /// A notification that was handled.
@@ -188,10 +341,14 @@ impl Dispatcher {
     /// Registers the handler for kind `K`, replacing any earlier one. It returns the kind's
     /// reply data (`()`, [`NoReply`](crate::catalogue::NoReply), for most kinds) or a
     /// [`HandlerError`], which answers 5XX so WeChat Pay retries.
+    ///
+    /// Only authenticated kinds ([`AuthenticatedKind`]) register here; a decrypted but
+    /// unauthenticated kind (the APIv2 refund) takes [`on_unconfirmed`](Self::on_unconfirmed),
+    /// so its handler cannot act on it unconfirmed.
     #[must_use]
     pub fn on<K, F, Fut>(mut self, handler: F) -> Self
     where
-        K: KindType + TryFrom<Notification, Error = Notification>,
+        K: AuthenticatedKind + TryFrom<Notification, Error = Notification>,
         F: Fn(Delivery<K>) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<K::Reply, HandlerError>> + Send + 'static,
     {
@@ -207,10 +364,33 @@ impl Dispatcher {
         self
     }
 
+    /// Registers the handler of a kind that is decrypted but unauthenticated (the APIv2 refund
+    /// notification, `v2:refund-processed`): it gets the notification [`Unconfirmed`], and
+    /// must confirm it (business cross-check, or a query) before acting on it.
+    #[must_use]
+    pub fn on_unconfirmed<K, F, Fut>(mut self, handler: F) -> Self
+    where
+        K: KindType + TryFrom<Notification, Error = Notification>,
+        F: Fn(Unconfirmed<K>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<K::Reply, HandlerError>> + Send + 'static,
+    {
+        if let Some(kind) = Kind::from_id(K::ID) {
+            self.handlers.insert(
+                kind,
+                Arc::new(UnconfirmedHandler {
+                    f: handler,
+                    _kind: std::marker::PhantomData,
+                }),
+            );
+        }
+        self
+    }
+
     /// Registers the handler for every notification without a handler of its own, including
     /// event_types the catalogue does not know ([`Notification::Unknown`]). Without it, such a
     /// notification is answered 5XX (`no_handler`) and WeChat Pay retries: nothing is
-    /// acknowledged unhandled.
+    /// acknowledged unhandled. Unauthenticated kinds never go to the fallback: they need
+    /// [`on_unconfirmed`](Self::on_unconfirmed).
     #[must_use]
     pub fn fallback<F, Fut>(mut self, handler: F) -> Self
     where
@@ -230,6 +410,9 @@ impl Dispatcher {
     pub async fn handle(&self, headers: &HeaderMap, body: &[u8]) -> Outcome {
         match self.receiver.receive(headers, body) {
             Ok(received) => self.dispatch(received).await,
+            Err(e) if crate::v2::is_xml(body) => {
+                Outcome::failed_v2(e, crate::v2::reply_style(body))
+            }
             Err(e) => Outcome::failed(e),
         }
     }
@@ -252,13 +435,17 @@ impl Dispatcher {
             ..
         } = received;
         let kind = notification.kind();
+        let authenticated = kind.is_none_or(|k| k.info().trust == Trust::Authenticated);
         let handler = kind
             .and_then(|k| self.handlers.get(&k))
-            .or(self.fallback.as_ref());
+            .or(self.fallback.as_ref().filter(|_| authenticated));
         let Some(handler) = handler else {
-            return Outcome::failed(Error::Handler(HandlerError::NoHandler(
-                kind.map_or_else(|| meta.event_type.clone(), |k| k.id().to_owned()),
-            )));
+            return Outcome::failed_for(
+                kind,
+                Error::Handler(HandlerError::NoHandler(
+                    kind.map_or_else(|| meta.event_type.clone(), |k| k.id().to_owned()),
+                )),
+            );
         };
         let count = violations.len();
         match handler
@@ -266,11 +453,18 @@ impl Dispatcher {
             .await
         {
             Ok(data) => {
-                let reply = match data {
-                    None => Reply::success(),
-                    Some(v) => match Reply::success_with(&v) {
+                let v2 = kind.and_then(|k| k.info().v2);
+                let reply = match (data, v2) {
+                    (None, Some(spec)) => Reply::v2_success(spec.reply),
+                    (None, None) => Reply::success(),
+                    (Some(v), _) => match Reply::success_with(&v) {
                         Ok(r) => r,
-                        Err(e) => return Outcome::failed(Error::Handler(HandlerError::failed(e))),
+                        Err(e) => {
+                            return Outcome::failed_for(
+                                kind,
+                                Error::Handler(HandlerError::failed(e)),
+                            );
+                        }
                     },
                 };
                 Outcome {
@@ -283,7 +477,7 @@ impl Dispatcher {
                     }),
                 }
             }
-            Err(e) => Outcome::failed(Error::Handler(e)),
+            Err(e) => Outcome::failed_for(kind, Error::Handler(e)),
         }
     }
 

@@ -39,6 +39,10 @@ pub enum Error {
     /// The decrypted resource does not fit its kind.
     #[error("resource rejected: {0}")]
     Resource(#[from] ResourceError),
+    /// An APIv2 (XML) notification was refused before it could be opened: its XML, its
+    /// `sign`, its kind, its keys or its encrypted field.
+    #[error("APIv2: {0}")]
+    V2(#[from] V2Error),
     /// Strict validation found violations.
     #[error("{} violation(s) in {kind}, first: {}", violations.len(), violations.first().map(ToString::to_string).unwrap_or_default())]
     Invalid {
@@ -199,6 +203,80 @@ pub enum ResourceFault {
     WrongType,
     /// The payload fits none of its event_type's variants.
     NoVariant,
+    /// The decrypted APIv2 plaintext is not a well-formed flat XML document.
+    MalformedXml,
+}
+
+/// Why an APIv2 (XML) notification was refused before it was opened.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum V2Error {
+    /// The body is not a well-formed, flat XML document, or holds a DTD, an undefined entity,
+    /// a duplicated element, or more nesting or elements than allowed.
+    #[error("{0}")]
+    Xml(#[from] crate::v2::XmlError),
+    /// The kind must be signed and the body has no (or an empty) `sign`.
+    #[error("no sign, and this kind must be signed")]
+    MissingSign,
+    /// The algorithm the body names (or its kind's default) is unknown or not among those the
+    /// merchant accepts.
+    #[error("sign type {found:?} at {field} is not accepted (accepted: {accepted})")]
+    SignTypeNotAccepted {
+        /// The element naming the algorithm (`sign_type`, `algorithm`).
+        field: &'static str,
+        /// The algorithm named, or assumed when the element is absent.
+        found: String,
+        /// The accepted algorithms.
+        accepted: String,
+    },
+    /// The `sign` does not match the body (a wrong APIv2 key, or an altered body).
+    #[error("sign mismatch ({sign_type})")]
+    SignMismatch {
+        /// The algorithm the sign was checked with.
+        sign_type: &'static str,
+    },
+    /// `return_code` is `FAIL` and the body carries nothing to process.
+    #[error("return_code FAIL with nothing to process{}", message.as_deref().map(|m| format!(" (return_msg {m:?})")).unwrap_or_default())]
+    ReturnFail {
+        /// The body's `return_msg`, if any.
+        message: Option<String>,
+    },
+    /// The body fits no APIv2 kind of the catalogue.
+    #[error("the body fits no APIv2 kind (no event_type, req_info or known fields)")]
+    UnknownKind,
+    /// The kind needs a key the receiver was not given.
+    #[error("{kind} needs the {key}, which is not configured")]
+    KeyNotConfigured {
+        /// The kind id.
+        kind: &'static str,
+        /// Which key: `APIv2 key` or `APIv3 key`.
+        key: &'static str,
+    },
+    /// The encrypted element is absent or not canonical base64.
+    #[error("{field} is absent or not canonical base64")]
+    BadBase64 {
+        /// The element.
+        field: &'static str,
+    },
+    /// AES-256-ECB: the length or the PKCS#7 padding is wrong (a wrong APIv2 key, or altered
+    /// or forged data).
+    #[error("{field}: {source} (wrong APIv2 key, or altered or forged data)")]
+    BadPadding {
+        /// The element.
+        field: &'static str,
+        /// What the decryption found.
+        #[source]
+        source: crate::crypto::EcbError,
+    },
+    /// AES-256-GCM of a signed body failed (wrong APIv3 key, nonce or algorithm).
+    #[error("{field}: {source}")]
+    Decrypt {
+        /// The element at fault.
+        field: &'static str,
+        /// What failed.
+        #[source]
+        source: DecryptError,
+    },
 }
 
 /// A handler's failure, or the absence of a handler.
@@ -266,6 +344,26 @@ pub enum ErrorKind {
     NoVariant,
     /// `invalid` (strict validation)
     Invalid,
+    /// `malformed_xml` (APIv2: the body is not well-formed, flat XML)
+    MalformedXml,
+    /// `xml_entity` (APIv2: a DTD or an undefined entity reference)
+    XmlEntity,
+    /// `duplicate_element` (APIv2: an element appears twice)
+    DuplicateElement,
+    /// `xml_limit` (APIv2: nested elements or too many of them)
+    XmlLimit,
+    /// `unknown_v2_kind` (APIv2: the body fits no kind)
+    UnknownV2Kind,
+    /// `v2_return_fail` (APIv2: `return_code` FAIL, nothing to process)
+    V2ReturnFail,
+    /// `missing_sign` (APIv2: no `sign` where the kind requires one)
+    MissingSign,
+    /// `sign_type_not_accepted` (APIv2: an algorithm the merchant does not accept)
+    SignTypeNotAccepted,
+    /// `bad_padding` (APIv2 refund `req_info`: AES-256-ECB length or PKCS#7 padding)
+    BadPadding,
+    /// `key_not_configured` (a key the kind needs is not configured)
+    KeyNotConfigured,
     /// `no_handler`
     NoHandler,
     /// `handler_failed`
@@ -302,6 +400,16 @@ impl ErrorKind {
         ErrorKind::WrongType,
         ErrorKind::NoVariant,
         ErrorKind::Invalid,
+        ErrorKind::MalformedXml,
+        ErrorKind::XmlEntity,
+        ErrorKind::DuplicateElement,
+        ErrorKind::XmlLimit,
+        ErrorKind::UnknownV2Kind,
+        ErrorKind::V2ReturnFail,
+        ErrorKind::MissingSign,
+        ErrorKind::SignTypeNotAccepted,
+        ErrorKind::BadPadding,
+        ErrorKind::KeyNotConfigured,
         ErrorKind::NoHandler,
         ErrorKind::HandlerFailed,
         ErrorKind::InProgress,
@@ -333,6 +441,16 @@ impl ErrorKind {
             ErrorKind::WrongType => "wrong_type",
             ErrorKind::NoVariant => "no_variant",
             ErrorKind::Invalid => "invalid",
+            ErrorKind::MalformedXml => "malformed_xml",
+            ErrorKind::XmlEntity => "xml_entity",
+            ErrorKind::DuplicateElement => "duplicate_element",
+            ErrorKind::XmlLimit => "xml_limit",
+            ErrorKind::UnknownV2Kind => "unknown_v2_kind",
+            ErrorKind::V2ReturnFail => "v2_return_fail",
+            ErrorKind::MissingSign => "missing_sign",
+            ErrorKind::SignTypeNotAccepted => "sign_type_not_accepted",
+            ErrorKind::BadPadding => "bad_padding",
+            ErrorKind::KeyNotConfigured => "key_not_configured",
             ErrorKind::NoHandler => "no_handler",
             ErrorKind::HandlerFailed => "handler_failed",
             ErrorKind::InProgress => "in_progress",
@@ -357,6 +475,15 @@ impl ErrorKind {
                 | ErrorKind::BadSignatureBase64
                 | ErrorKind::UnknownSerial
                 | ErrorKind::SignatureMismatch
+                | ErrorKind::MalformedXml
+                | ErrorKind::XmlEntity
+                | ErrorKind::DuplicateElement
+                | ErrorKind::XmlLimit
+                | ErrorKind::UnknownV2Kind
+                | ErrorKind::V2ReturnFail
+                | ErrorKind::MissingSign
+                | ErrorKind::SignTypeNotAccepted
+                | ErrorKind::BadPadding
         )
     }
 
@@ -371,13 +498,22 @@ impl ErrorKind {
             ErrorKind::MissingHeader
             | ErrorKind::DuplicateHeader
             | ErrorKind::InvalidHeader
-            | ErrorKind::UnsupportedSignatureType => 400,
+            | ErrorKind::UnsupportedSignatureType
+            | ErrorKind::MalformedXml
+            | ErrorKind::XmlEntity
+            | ErrorKind::DuplicateElement
+            | ErrorKind::XmlLimit
+            | ErrorKind::UnknownV2Kind
+            | ErrorKind::V2ReturnFail
+            | ErrorKind::BadPadding => 400,
             ErrorKind::SignatureProbe
             | ErrorKind::TimestampTooOld
             | ErrorKind::TimestampInFuture
             | ErrorKind::BadSignatureBase64
             | ErrorKind::UnknownSerial
-            | ErrorKind::SignatureMismatch => 401,
+            | ErrorKind::SignatureMismatch
+            | ErrorKind::MissingSign
+            | ErrorKind::SignTypeNotAccepted => 401,
             ErrorKind::InProgress | ErrorKind::LeaseLost | ErrorKind::LedgerUnavailable => 503,
             _ => 500,
         }
@@ -394,6 +530,16 @@ impl ErrorKind {
             ErrorKind::SignatureProbe => "sign mismatched",
             ErrorKind::TimestampTooOld | ErrorKind::TimestampInFuture => "Over clock offset",
             ErrorKind::BadSignatureBase64 | ErrorKind::SignatureMismatch => "sign mismatched",
+            ErrorKind::MalformedXml
+            | ErrorKind::XmlEntity
+            | ErrorKind::DuplicateElement
+            | ErrorKind::XmlLimit => "malformed xml",
+            ErrorKind::UnknownV2Kind => "unknown notification",
+            ErrorKind::V2ReturnFail => "nothing to process",
+            ErrorKind::MissingSign => "sign missing",
+            ErrorKind::SignTypeNotAccepted => "sign type not accepted",
+            ErrorKind::BadPadding => "decrypt failed",
+            ErrorKind::KeyNotConfigured => "not configured, retry later",
             ErrorKind::UnknownSerial => "platform certificate not exists",
             ErrorKind::MalformedEnvelope => "malformed envelope",
             ErrorKind::UnsupportedAlgorithm
@@ -449,6 +595,24 @@ impl Error {
                 ResourceFault::MissingField => ErrorKind::MissingField,
                 ResourceFault::WrongType => ErrorKind::WrongType,
                 ResourceFault::NoVariant => ErrorKind::NoVariant,
+                ResourceFault::MalformedXml => ErrorKind::MalformedResource,
+            },
+            Error::V2(e) => match e {
+                V2Error::Xml(x) => match x.fault {
+                    crate::v2::XmlFault::Entity => ErrorKind::XmlEntity,
+                    crate::v2::XmlFault::Duplicate => ErrorKind::DuplicateElement,
+                    crate::v2::XmlFault::Limit => ErrorKind::XmlLimit,
+                    _ => ErrorKind::MalformedXml,
+                },
+                V2Error::MissingSign => ErrorKind::MissingSign,
+                V2Error::SignTypeNotAccepted { .. } => ErrorKind::SignTypeNotAccepted,
+                V2Error::SignMismatch { .. } => ErrorKind::SignatureMismatch,
+                V2Error::ReturnFail { .. } => ErrorKind::V2ReturnFail,
+                V2Error::UnknownKind => ErrorKind::UnknownV2Kind,
+                V2Error::KeyNotConfigured { .. } => ErrorKind::KeyNotConfigured,
+                V2Error::BadBase64 { .. } => ErrorKind::BadCiphertextBase64,
+                V2Error::BadPadding { .. } => ErrorKind::BadPadding,
+                V2Error::Decrypt { source, .. } => Error::Decrypt(source.clone()).kind(),
             },
             Error::Invalid { .. } => ErrorKind::Invalid,
             Error::Handler(HandlerError::NoHandler(_)) => ErrorKind::NoHandler,
@@ -499,6 +663,16 @@ impl Error {
                 .to_owned(),
             ),
             Error::Resource(e) => e.path.clone(),
+            Error::V2(e) => match e {
+                V2Error::Xml(x) => Some(x.path.clone()),
+                V2Error::MissingSign | V2Error::SignMismatch { .. } => Some("sign".to_owned()),
+                V2Error::SignTypeNotAccepted { field, .. } => Some((*field).to_owned()),
+                V2Error::ReturnFail { .. } => Some("return_code".to_owned()),
+                V2Error::BadBase64 { field }
+                | V2Error::BadPadding { field, .. }
+                | V2Error::Decrypt { field, .. } => Some((*field).to_owned()),
+                V2Error::UnknownKind | V2Error::KeyNotConfigured { .. } => None,
+            },
             _ => None,
         }
     }

@@ -55,8 +55,14 @@
 //! # }
 //! ```
 //!
-//! Modules: [`keys`] (APIv3 key, keyring), [`v3`] (headers, verification, envelope,
-//! decryption), [`resource`] (classification, typed parse), [`validate`] (violations with JSON
+//! APIv2 (XML) notifications take the same path from [`v2`]: a body whose first
+//! non-whitespace byte is `<` is parsed defensively, recognised, its `sign` verified (MD5 or
+//! HMAC-SHA256 with the APIv2 key, among the algorithms the merchant accepts), its encrypted
+//! part opened, and typed into the same [`Notification`]; the refund notification, which has no
+//! sign, reaches only [`Dispatcher::on_unconfirmed`] handlers.
+//!
+//! Modules: [`keys`] (APIv3 and APIv2 keys, storage key, keyring), [`v3`] (headers,
+//! verification, envelope, decryption), [`v2`] (XML, sign, decryption, typed parse), [`resource`] (classification, typed parse), [`validate`] (violations with JSON
 //! paths), [`cross_check`] (the notification against the merchant's own records),
 //! [`dispatch`] (handlers, fallback), [`reply`] (what WeChat Pay is answered),
 //! [`error`] (one error type with a classifier), [`generated`] (the catalogue's types, from
@@ -88,6 +94,7 @@ pub mod resource;
 pub mod service;
 pub mod time;
 pub mod types;
+pub mod v2;
 pub mod v3;
 pub mod validate;
 

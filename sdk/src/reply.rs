@@ -5,6 +5,10 @@
 //!   `{"code":"SUCCESS","message":"",…}` for kinds whose reply carries data.
 //! - Failure: the error's status (4XX forged or malformed, 5XX retryable) with
 //!   `{"code":"FAIL","message":"…"}`; the message reveals nothing secret.
+//! - APIv2 (XML): `200` with `<xml><return_code>…</return_code><return_msg>…</return_msg></xml>`
+//!   for the classic kinds, `<xml><code>…</code><message>…</message></xml>` for the
+//!   payscore-style events — chosen from the kind ([`V2ReplyStyle`]), never by the merchant;
+//!   failures keep the error's status with `FAIL` in the same elements.
 //!
 //! ```
 //! use wechatpay_notify::reply::Reply;
@@ -18,6 +22,7 @@
 use serde::Serialize;
 
 use crate::ErrorKind;
+use crate::catalogue::V2ReplyStyle;
 
 /// An HTTP answer to WeChat Pay.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -83,6 +88,44 @@ impl Reply {
         }
     }
 
+    /// Acknowledges an APIv2 notification: `200` with `SUCCESS` / `OK` in the kind's elements.
+    ///
+    /// ```
+    /// use wechatpay_notify::catalogue::V2ReplyStyle;
+    /// use wechatpay_notify::reply::Reply;
+    ///
+    /// let r = Reply::v2_success(V2ReplyStyle::ReturnCode);
+    /// assert_eq!(r.status, 200);
+    /// assert_eq!(r.body, "<xml><return_code><![CDATA[SUCCESS]]></return_code><return_msg><![CDATA[OK]]></return_msg></xml>");
+    /// let r = Reply::v2_success(V2ReplyStyle::CodeMessage);
+    /// assert_eq!(r.body, "<xml><code><![CDATA[SUCCESS]]></code><message><![CDATA[OK]]></message></xml>");
+    /// ```
+    pub fn v2_success(style: V2ReplyStyle) -> Self {
+        Reply {
+            status: 200,
+            body: v2_body(style, "SUCCESS", "OK"),
+        }
+    }
+
+    /// Answers an APIv2 failure of `kind`: its status, `FAIL` and a short message in the
+    /// kind's elements.
+    pub fn v2_failure(kind: ErrorKind, style: V2ReplyStyle) -> Self {
+        Reply {
+            status: kind.http_status(),
+            body: v2_body(style, "FAIL", kind.reply_message()),
+        }
+    }
+
+    /// The body's media type: `application/xml` for an APIv2 reply, `application/json`
+    /// otherwise.
+    pub fn content_type(&self) -> &'static str {
+        if self.body.starts_with('<') {
+            "application/xml; charset=utf-8"
+        } else {
+            "application/json"
+        }
+    }
+
     /// `true` for 2XX.
     pub fn is_success(&self) -> bool {
         (200..300).contains(&self.status)
@@ -92,12 +135,22 @@ impl Reply {
     pub fn into_http(self) -> http::Response<bytes::Bytes> {
         let mut builder = http::Response::builder().status(self.status);
         if !self.body.is_empty() {
-            builder = builder.header(http::header::CONTENT_TYPE, "application/json");
+            builder = builder.header(http::header::CONTENT_TYPE, self.content_type());
         }
         builder
             .body(bytes::Bytes::from(self.body))
             .unwrap_or_else(|_| http::Response::new(bytes::Bytes::new()))
     }
+}
+
+/// `<xml><return_code>…</return_code><return_msg>…</return_msg></xml>` or its `code` /
+/// `message` form. The texts are the SDK's own (no `]]>` in them).
+fn v2_body(style: V2ReplyStyle, code: &str, message: &str) -> String {
+    let (c, m) = match style {
+        V2ReplyStyle::CodeMessage => ("code", "message"),
+        _ => ("return_code", "return_msg"),
+    };
+    format!("<xml><{c}><![CDATA[{code}]]></{c}><{m}><![CDATA[{message}]]></{m}></xml>")
 }
 
 #[cfg(test)]

@@ -30,6 +30,12 @@
 //! | handler failed | failed, with the reason | 500: retried by WeChat Pay and by `replay` |
 //! | ledger unreachable | nothing | 503 `ledger_unavailable`, nothing recorded as done |
 //! | the lease was taken over before completion | refused (fencing) | 503 `lease_lost` |
+//!
+//! APIv2 (XML) bodies take the same path (`crate::v2`): the delivery key is
+//! [`DeliveryKey::v2`] over the kind, the merchant and the kind's business key and state; the
+//! body is sealed with the [`StorageKey`](crate::keys::StorageKey) given to
+//! [`Service::with_storage_key`] before it is stored (without one, APIv2 requests answer
+//! `key_not_configured` and nothing is stored); every reply is the XML the kind expects.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -136,6 +142,7 @@ pub struct Service {
     ledger: Arc<dyn Ledger>,
     config: ServiceConfig,
     counters: Arc<Counters>,
+    storage_key: Option<Arc<crate::keys::StorageKey>>,
 }
 
 /// The `Wechatpay-*` headers a stored request keeps: what verifying it again needs.
@@ -155,7 +162,22 @@ impl Service {
             ledger,
             config: ServiceConfig::default(),
             counters: Arc::default(),
+            storage_key: None,
         }
+    }
+
+    /// Sets the key APIv2 bodies are sealed with before the ledger stores them (and opened
+    /// with by [`replay`](Self::replay)). Without it, APIv2 requests are answered
+    /// `key_not_configured` (500) and nothing is stored: an APIv2 body carries personal data in
+    /// clear.
+    #[must_use]
+    pub fn with_storage_key(mut self, key: crate::keys::StorageKey) -> Self {
+        self.storage_key = Some(Arc::new(key));
+        self
+    }
+
+    pub(crate) fn storage_key(&self) -> Option<&crate::keys::StorageKey> {
+        self.storage_key.as_deref()
     }
 
     /// Sets the lease and waiting configuration.
@@ -182,7 +204,13 @@ impl Service {
 
     /// Handles one request: the headers and the raw body bytes in, the reply (with what
     /// happened) out.
+    ///
+    /// A body whose first non-whitespace byte is `<` is APIv2 (XML): checked, sealed with the
+    /// storage key, kept, and processed the same way, answered in XML (`crate::v2`).
     pub async fn handle(&self, headers: &HeaderMap, body: &[u8]) -> Outcome {
+        if crate::v2::is_xml(body) {
+            return self.handle_v2(body).await;
+        }
         let verified = match self.dispatcher.receiver().verifier().verify(headers, body) {
             Ok(v) => v,
             Err(e) => return self.rejected(e),
@@ -229,6 +257,9 @@ impl Service {
             .request(delivery)
             .await?
             .ok_or_else(|| LedgerError::Corrupt(format!("no stored request for {delivery}")))?;
+        if stored.format == crate::catalogue::WireFormat::V2Xml.as_str() {
+            return self.replay_v2(&stored).await;
+        }
         let mut headers = HeaderMap::new();
         for (name, value) in &stored.headers {
             let (Ok(name), Ok(value)) = (
@@ -277,7 +308,7 @@ impl Service {
         }
     }
 
-    async fn run(&self, received: Received, delivery: DeliveryKey) -> Outcome {
+    pub(crate) async fn run(&self, received: Received, delivery: DeliveryKey) -> Outcome {
         let kind = received.kind();
         let fact = kind.and_then(|k| {
             received
@@ -362,7 +393,7 @@ impl Service {
         }
     }
 
-    async fn quarantine(&self, delivery: DeliveryKey, error: Error) -> Outcome {
+    pub(crate) async fn quarantine(&self, delivery: DeliveryKey, error: Error) -> Outcome {
         let ask = ClaimRequest {
             delivery,
             fact: None,
@@ -393,7 +424,7 @@ impl Service {
         }
     }
 
-    fn rejected(&self, e: Error) -> Outcome {
+    pub(crate) fn rejected(&self, e: Error) -> Outcome {
         if e.kind().is_unauthenticated() {
             bump(&self.counters.unauthenticated);
             if e.kind() == crate::ErrorKind::SignatureProbe {
@@ -418,7 +449,7 @@ impl Service {
         }
     }
 
-    fn ledger_failed(&self, e: LedgerError) -> Outcome {
+    pub(crate) fn ledger_failed(&self, e: LedgerError) -> Outcome {
         bump(&self.counters.ledger_errors);
         Outcome::failed(Error::Ledger(e))
     }

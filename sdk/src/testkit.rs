@@ -43,6 +43,7 @@
 mod certificate;
 mod fixed_keys;
 mod request;
+mod v2;
 
 use std::fmt;
 
@@ -55,6 +56,7 @@ use sha2::Sha256;
 
 pub use fixed_keys::{OTHER_TEST_PRIVATE_KEY_PEM, TEST_PRIVATE_KEY_PEM};
 pub use request::{SignedRequest, V3RequestBuilder};
+pub use v2::V2Sealer;
 
 use crate::crypto::{self, NONCE_LEN};
 use crate::keys::{ApiV3Key, KeyError, Keyring, VerifyingKey};

@@ -12,6 +12,10 @@ pub mod basic;
 #[path = "../../codegen/tests/fixtures/empty/expected/mod.rs"]
 pub mod empty;
 
+#[rustfmt::skip]
+#[path = "../../codegen/tests/fixtures/v2/expected/mod.rs"]
+pub mod v2;
+
 use wechatpay_notify::catalogue::{KindType, Trust, WireFormat};
 use wechatpay_notify::types::OpenEnum;
 use wechatpay_notify::validate::{Rule, Validate};
@@ -285,4 +289,44 @@ fn an_empty_catalogue_still_works() {
     assert_eq!((n.kind(), n.id(), n.business_fact()), (None, None, None));
     assert!(n.validate().is_empty());
     assert_eq!(serde_json::to_string(&n).unwrap(), r#"{"a":1}"#);
+}
+
+#[test]
+fn an_apiv2_fixture_carries_its_wire_form() {
+    use wechatpay_notify::catalogue::{
+        V2Encryption, V2Recognise, V2ReplyStyle, V2Sign, V2SignDefault,
+    };
+    let info = v2::Kind::V2PayResult.info();
+    assert_eq!(info.format, WireFormat::V2Xml);
+    let spec = info.v2.unwrap();
+    assert_eq!(
+        spec.sign,
+        V2Sign::Required {
+            algorithm_field: "sign_type",
+            default: V2SignDefault::ByLength
+        }
+    );
+    assert_eq!(
+        spec.recognise,
+        V2Recognise::AnyPresent {
+            fields: &["out_trade_no"],
+            priority: 10
+        }
+    );
+    assert_eq!(spec.repeated[0].members, ["coupon_id", "coupon_fee"]);
+    assert_eq!(spec.json, ["detail"]);
+    let event = v2::Kind::V2OrderConfirmed.info().v2.unwrap();
+    assert_eq!(event.reply, V2ReplyStyle::CodeMessage);
+    assert!(matches!(
+        event.encryption,
+        V2Encryption::ApiV3KeyGcm {
+            nonce: "event_nonce",
+            ..
+        }
+    ));
+    assert_eq!(event.recognise, V2Recognise::EventType("ORDER.CONFIRMED"));
+    assert_eq!(v2::Kind::V2PayResult.info().trust, Trust::Authenticated);
+    fn authenticated<K: wechatpay_notify::catalogue::AuthenticatedKind>() {}
+    authenticated::<v2::kinds::V2PayResult>();
+    let _: fn() -> &'static str = || <v2::kinds::V2OrderConfirmed as KindType>::ID;
 }

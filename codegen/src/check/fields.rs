@@ -82,6 +82,10 @@ impl Checker<'_> {
         doc: Option<&str>,
         fields: &raw::Ordered<raw::Field>,
     ) -> Option<ObjectDef> {
+        for (wire, f) in &fields.0 {
+            let path = join(prefix, &format!("fields.{wire}"));
+            self.refuse_v2_keys(scope.file, &path, f, "an APIv2 kind's own fields");
+        }
         let (fields, ok) = self.lower_fields(scope, prefix, fields);
         ok.then(|| ObjectDef {
             name: Ident(name.to_owned()),

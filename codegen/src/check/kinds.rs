@@ -123,6 +123,8 @@ impl Checker<'_> {
             .rule
             .as_ref()
             .and_then(|m| self.kind_rule(file, m, &facts));
+        let event_type = parts.as_ref().and_then(|p| p.0.clone());
+        let v2 = self.lower_v2(file, body, format, event_type.as_deref(), &fields, &visible);
 
         if self.problems.len() > before {
             return None;
@@ -153,6 +155,7 @@ impl Checker<'_> {
                 fields,
                 reply: false,
             },
+            v2,
         };
         Some(LoweredKind {
             file: KindFile {
@@ -345,6 +348,16 @@ impl Checker<'_> {
             }
             if !self.root.join("schema").join(rel).is_file() {
                 self.problem(file, path, format!("no such file: schema/{}", example.file));
+            }
+            if let Some(plain) = &example.plaintext {
+                let path = format!("examples[{i}].plaintext");
+                let rel = std::path::Path::new(plain);
+                let inside = rel
+                    .components()
+                    .all(|c| matches!(c, std::path::Component::Normal(_)));
+                if !inside || !self.root.join("schema").join(rel).is_file() {
+                    self.problem(file, path, format!("no such file: schema/{plain}"));
+                }
             }
         }
     }

@@ -13,6 +13,7 @@ mod cross_check;
 mod fields;
 mod kinds;
 mod rules;
+mod v2;
 
 use std::collections::BTreeMap;
 use std::path::Path;

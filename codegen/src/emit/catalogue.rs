@@ -6,7 +6,10 @@ use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
 use super::{doc, ident, int, opt_str};
-use crate::model::{Catalogue, Choice, Condition, Kind, Route, Trust, WireFormat};
+use crate::model::{
+    Catalogue, Choice, Condition, Kind, Route, Trust, V2, V2Encryption, V2Recognise, V2SignDefault,
+    WireFormat,
+};
 use crate::sanitize::{Case, sanitize};
 
 /// The whole `catalogue.rs`.
@@ -154,6 +157,13 @@ fn kinds_table(kinds: &[&Kind]) -> TokenStream {
             Trust::Authenticated => quote!(Authenticated),
             Trust::DecryptedUnauthenticated => quote!(DecryptedUnauthenticated),
         };
+        let v2 = match &k.v2 {
+            None => quote!(None),
+            Some(v2) => {
+                let spec = v2_spec(v2);
+                quote!(Some(&#spec))
+            }
+        };
         quote! {
             #cat::KindInfo {
                 id: #id,
@@ -169,12 +179,90 @@ fn kinds_table(kinds: &[&Kind]) -> TokenStream {
                 business_key: &[#(#business_key),*],
                 cross_check: &[#(#cross_check),*],
                 trust: #cat::Trust::#trust,
+                v2: #v2,
             }
         }
     });
     quote! {
         /// What the catalogue says about every kind, in [`Kind::ALL`] order.
         pub static KINDS: [#cat::KindInfo; #n] = [#(#infos),*];
+    }
+}
+
+/// The `V2Spec` literal of an APIv2 kind.
+fn v2_spec(v2: &V2) -> TokenStream {
+    let cat = quote!(::wechatpay_notify::catalogue);
+    let sign = match &v2.sign {
+        None => quote!(#cat::V2Sign::Absent),
+        Some((field, default)) => {
+            let default = match default {
+                V2SignDefault::Md5 => quote!(Md5),
+                V2SignDefault::HmacSha256 => quote!(HmacSha256),
+                V2SignDefault::ByLength => quote!(ByLength),
+            };
+            quote!(#cat::V2Sign::Required {
+                algorithm_field: #field,
+                default: #cat::V2SignDefault::#default,
+            })
+        }
+    };
+    let encryption = match &v2.encryption {
+        V2Encryption::None => quote!(#cat::V2Encryption::None),
+        V2Encryption::Ecb { field, root } => {
+            quote!(#cat::V2Encryption::ApiV2KeyEcb { field: #field, root: #root })
+        }
+        V2Encryption::Gcm {
+            field,
+            nonce,
+            associated_data,
+            algorithm,
+            root,
+        } => {
+            let algorithm = opt_str(algorithm.as_deref());
+            quote!(#cat::V2Encryption::ApiV3KeyGcm {
+                field: #field,
+                nonce: #nonce,
+                associated_data: #associated_data,
+                algorithm: #algorithm,
+                root: #root,
+            })
+        }
+    };
+    let recognise = match &v2.recognise {
+        V2Recognise::EventType(e) => quote!(#cat::V2Recognise::EventType(#e)),
+        V2Recognise::AnyPresent(fields, priority) => {
+            let priority = proc_macro2::Literal::i64_unsuffixed(*priority);
+            quote!(#cat::V2Recognise::AnyPresent { fields: &[#(#fields),*], priority: #priority })
+        }
+    };
+    let reply = if v2.code_message_reply {
+        quote!(CodeMessage)
+    } else {
+        quote!(ReturnCode)
+    };
+    let envelope = &v2.envelope;
+    let repeated = v2.repeated.iter().map(|(field, members, unnumbered)| {
+        quote!(#cat::V2Repeated {
+            field: #field,
+            members: &[#(#members),*],
+            unnumbered: &[#(#unnumbered),*],
+        })
+    });
+    let json = &v2.json;
+    let merchant = &v2.merchant;
+    let state = opt_str(v2.state.as_deref());
+    quote! {
+        #cat::V2Spec {
+            sign: #sign,
+            encryption: #encryption,
+            recognise: #recognise,
+            reply: #cat::V2ReplyStyle::#reply,
+            envelope: &[#(#envelope),*],
+            repeated: &[#(#repeated),*],
+            json: &[#(#json),*],
+            merchant: &[#(#merchant),*],
+            state: #state,
+        }
     }
 }
 

@@ -68,7 +68,11 @@ fn kind_type(kind: &Kind) -> TokenStream {
         Some(f) => fact(f),
         None => quote!(None),
     };
+    let authenticated = (kind.trust == crate::model::Trust::Authenticated)
+        .then(|| quote!(impl ::wechatpay_notify::catalogue::AuthenticatedKind for #name {}));
     quote! {
+        #authenticated
+
         impl ::wechatpay_notify::catalogue::KindType for #name {
             const ID: &'static str = #id;
             type Reply = #reply;

@@ -1,6 +1,9 @@
 //! The aws-lc-rs backend (feature `aws-lc`, the default).
 
 use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, Nonce, UnboundKey};
+use aws_lc_rs::cipher::{
+    AES_256, DecryptingKey, DecryptionContext, EncryptingKey, UnboundCipherKey,
+};
 use aws_lc_rs::signature::{ParsedPublicKey, RSA_PKCS1_2048_8192_SHA256, RsaPublicKeyComponents};
 
 use super::backend::{Provider, RsaComponents};
@@ -54,6 +57,22 @@ impl Provider for AwsLc {
         .expect("AES-256-GCM plaintext within GCM's length limit");
         in_out
     }
+
+    fn aes256ecb_decrypt_blocks(key: &[u8; 32], blocks: &mut [u8]) {
+        let key = DecryptingKey::ecb(aes256(key)).expect("ECB is a supported AES-256 mode");
+        key.decrypt(blocks, DecryptionContext::None)
+            .expect("whole blocks decrypt in ECB mode");
+    }
+
+    fn aes256ecb_encrypt_blocks(key: &[u8; 32], blocks: &mut [u8]) {
+        let key = EncryptingKey::ecb(aes256(key)).expect("ECB is a supported AES-256 mode");
+        key.encrypt(blocks)
+            .expect("whole blocks encrypt in ECB mode");
+    }
+}
+
+fn aes256(key: &[u8; 32]) -> UnboundCipherKey {
+    UnboundCipherKey::new(&AES_256, key).expect("a 32-byte key is a valid AES-256 key")
 }
 
 fn less_safe_key(key: &[u8; 32]) -> LessSafeKey {

@@ -6,6 +6,7 @@ use std::fmt;
 use crate::keys::VerifyingKey;
 
 use super::aead::{self, AeadError};
+use super::ecb::{self, EcbError};
 
 /// A compiled crypto backend.
 ///
@@ -127,6 +128,40 @@ impl Backend {
     }
 }
 
+impl Backend {
+    /// [`aes256ecb_decrypt`](super::aes256ecb_decrypt) on this backend.
+    ///
+    /// # Errors
+    /// As [`aes256ecb_decrypt`](super::aes256ecb_decrypt).
+    pub fn aes256ecb_decrypt(self, key: &[u8; 32], ciphertext: &[u8]) -> Result<Vec<u8>, EcbError> {
+        ecb::check_length(ciphertext)?;
+        let mut buf = ciphertext.to_vec();
+        match self {
+            #[cfg(feature = "aws-lc")]
+            Backend::AwsLc => super::aws_lc::AwsLc::aes256ecb_decrypt_blocks(key, &mut buf),
+            #[cfg(feature = "rustcrypto")]
+            Backend::RustCrypto => {
+                super::rust_crypto::RustCrypto::aes256ecb_decrypt_blocks(key, &mut buf);
+            }
+        }
+        ecb::unpad(buf)
+    }
+
+    /// [`aes256ecb_encrypt`](super::aes256ecb_encrypt) on this backend.
+    pub fn aes256ecb_encrypt(self, key: &[u8; 32], plaintext: &[u8]) -> Vec<u8> {
+        let mut buf = ecb::pad(plaintext);
+        match self {
+            #[cfg(feature = "aws-lc")]
+            Backend::AwsLc => super::aws_lc::AwsLc::aes256ecb_encrypt_blocks(key, &mut buf),
+            #[cfg(feature = "rustcrypto")]
+            Backend::RustCrypto => {
+                super::rust_crypto::RustCrypto::aes256ecb_encrypt_blocks(key, &mut buf);
+            }
+        }
+        buf
+    }
+}
+
 impl fmt::Display for Backend {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
@@ -169,4 +204,10 @@ pub(crate) trait Provider {
 
     /// AES-256-GCM encryption: ciphertext followed by the 16-byte tag.
     fn aes256gcm_seal(key: &[u8; 32], nonce: &[u8; 12], aad: &[u8], plaintext: &[u8]) -> Vec<u8>;
+
+    /// AES-256-ECB decryption in place of whole 16-byte blocks (length already checked).
+    fn aes256ecb_decrypt_blocks(key: &[u8; 32], blocks: &mut [u8]);
+
+    /// AES-256-ECB encryption in place of whole 16-byte blocks (already padded).
+    fn aes256ecb_encrypt_blocks(key: &[u8; 32], blocks: &mut [u8]);
 }

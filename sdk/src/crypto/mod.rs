@@ -1,5 +1,5 @@
 //! The crypto a notification needs: RSA-SHA256 signature verification (PKCS#1 v1.5),
-//! AEAD_AES_256_GCM and random nonces.
+//! AEAD_AES_256_GCM, AES-256-ECB (APIv2 refund `req_info`) and random nonces.
 //!
 //! Two backends implement it, chosen by Cargo features: aws-lc-rs (`aws-lc`, the default and
 //! the faster RSA-2048 verification; the README's speed section has the figures) and the
@@ -20,6 +20,7 @@
 mod aead;
 mod backend;
 mod digest;
+mod ecb;
 
 #[cfg(feature = "aws-lc")]
 mod aws_lc;
@@ -28,6 +29,7 @@ mod rust_crypto;
 
 pub use aead::{AeadError, NONCE_LEN, TAG_LEN, aes256gcm_open, aes256gcm_seal};
 pub use backend::{Backend, active_backend};
+pub use ecb::{BLOCK_LEN, EcbError, aes256ecb_decrypt, aes256ecb_encrypt};
 
 #[cfg(feature = "aws-lc")]
 pub(crate) use aws_lc::AwsLc;

@@ -58,4 +58,20 @@ impl Provider for RustCrypto {
             )
             .expect("AES-256-GCM plaintext within GCM's length limit")
     }
+
+    fn aes256ecb_decrypt_blocks(key: &[u8; 32], blocks: &mut [u8]) {
+        use aes::cipher::{BlockCipherDecrypt, KeyInit as _};
+        let cipher = aes::Aes256::new(key.into());
+        for block in blocks.chunks_exact_mut(16) {
+            cipher.decrypt_block(block.try_into().expect("16-byte chunks"));
+        }
+    }
+
+    fn aes256ecb_encrypt_blocks(key: &[u8; 32], blocks: &mut [u8]) {
+        use aes::cipher::{BlockCipherEncrypt, KeyInit as _};
+        let cipher = aes::Aes256::new(key.into());
+        for block in blocks.chunks_exact_mut(16) {
+            cipher.encrypt_block(block.try_into().expect("16-byte chunks"));
+        }
+    }
 }

@@ -144,6 +144,22 @@ pub enum Kind {
     ViolationIntercept,
     /// `VIOLATION.PUNISH`: 商户平台处罚通知
     ViolationPunish,
+    /// `v2:CHECK.FAIL`: 免压租借/速住付用户确认订单失败通知
+    V2CheckFail,
+    /// `v2:CHECK.SUCCESS`: 免压租借/速住付用户成功确认订单通知
+    V2CheckSuccess,
+    /// `v2:TRANSACTION.FAIL`: 免压租借/速住付用户支付订单失败通知
+    V2TransactionFailPayscore,
+    /// `v2:TRANSACTION.SUCCESS`: 免压租借/速住付用户支付成功订单通知
+    V2TransactionSuccessPayscore,
+    /// `v2:combined-transactions-success`: 合单支付通知
+    V2CombinedTransactionsSuccess,
+    /// `v2:refund-processed`: 退款结果通知
+    V2RefundProcessed,
+    /// `v2:transaction-success`: 普通支付通知
+    V2TransactionSuccess,
+    /// `v2:vehicle-state-changed-for-parking`: 车牌状态变更通知
+    V2VehicleStateChangedForParking,
 }
 impl Kind {
     /// Every kind, sorted by id.
@@ -217,6 +233,14 @@ impl Kind {
         Kind::ViolationAppeal,
         Kind::ViolationIntercept,
         Kind::ViolationPunish,
+        Kind::V2CheckFail,
+        Kind::V2CheckSuccess,
+        Kind::V2TransactionFailPayscore,
+        Kind::V2TransactionSuccessPayscore,
+        Kind::V2CombinedTransactionsSuccess,
+        Kind::V2RefundProcessed,
+        Kind::V2TransactionSuccess,
+        Kind::V2VehicleStateChangedForParking,
     ];
     /// What the catalogue says about this kind.
     pub fn info(self) -> &'static ::wechatpay_notify::catalogue::KindInfo {
@@ -314,6 +338,18 @@ impl Kind {
             "VIOLATION.APPEAL" => Some(Kind::ViolationAppeal),
             "VIOLATION.INTERCEPT" => Some(Kind::ViolationIntercept),
             "VIOLATION.PUNISH" => Some(Kind::ViolationPunish),
+            "v2:CHECK.FAIL" => Some(Kind::V2CheckFail),
+            "v2:CHECK.SUCCESS" => Some(Kind::V2CheckSuccess),
+            "v2:TRANSACTION.FAIL" => Some(Kind::V2TransactionFailPayscore),
+            "v2:TRANSACTION.SUCCESS" => Some(Kind::V2TransactionSuccessPayscore),
+            "v2:combined-transactions-success" => {
+                Some(Kind::V2CombinedTransactionsSuccess)
+            }
+            "v2:refund-processed" => Some(Kind::V2RefundProcessed),
+            "v2:transaction-success" => Some(Kind::V2TransactionSuccess),
+            "v2:vehicle-state-changed-for-parking" => {
+                Some(Kind::V2VehicleStateChangedForParking)
+            }
             _ => None,
         }
     }
@@ -703,6 +739,48 @@ impl Kind {
                 <super::kinds::ViolationPunish as ::serde::Deserialize>::deserialize(d)
                     .map(Notification::ViolationPunish)
             }
+            Kind::V2CheckFail => {
+                <super::kinds::V2CheckFail as ::serde::Deserialize>::deserialize(d)
+                    .map(Notification::V2CheckFail)
+            }
+            Kind::V2CheckSuccess => {
+                <super::kinds::V2CheckSuccess as ::serde::Deserialize>::deserialize(d)
+                    .map(Notification::V2CheckSuccess)
+            }
+            Kind::V2TransactionFailPayscore => {
+                <super::kinds::V2TransactionFailPayscore as ::serde::Deserialize>::deserialize(
+                        d,
+                    )
+                    .map(Notification::V2TransactionFailPayscore)
+            }
+            Kind::V2TransactionSuccessPayscore => {
+                <super::kinds::V2TransactionSuccessPayscore as ::serde::Deserialize>::deserialize(
+                        d,
+                    )
+                    .map(Notification::V2TransactionSuccessPayscore)
+            }
+            Kind::V2CombinedTransactionsSuccess => {
+                <super::kinds::V2CombinedTransactionsSuccess as ::serde::Deserialize>::deserialize(
+                        d,
+                    )
+                    .map(Notification::V2CombinedTransactionsSuccess)
+            }
+            Kind::V2RefundProcessed => {
+                <super::kinds::V2RefundProcessed as ::serde::Deserialize>::deserialize(d)
+                    .map(Notification::V2RefundProcessed)
+            }
+            Kind::V2TransactionSuccess => {
+                <super::kinds::V2TransactionSuccess as ::serde::Deserialize>::deserialize(
+                        d,
+                    )
+                    .map(Notification::V2TransactionSuccess)
+            }
+            Kind::V2VehicleStateChangedForParking => {
+                <super::kinds::V2VehicleStateChangedForParking as ::serde::Deserialize>::deserialize(
+                        d,
+                    )
+                    .map(Notification::V2VehicleStateChangedForParking)
+            }
         }
     }
     /// The JSON Schema schemars derives from this kind's type (the catalogue also
@@ -1057,6 +1135,46 @@ impl Kind {
                     &mut generator,
                 )
             }
+            Kind::V2CheckFail => {
+                <super::kinds::V2CheckFail as ::schemars::JsonSchema>::json_schema(
+                    &mut generator,
+                )
+            }
+            Kind::V2CheckSuccess => {
+                <super::kinds::V2CheckSuccess as ::schemars::JsonSchema>::json_schema(
+                    &mut generator,
+                )
+            }
+            Kind::V2TransactionFailPayscore => {
+                <super::kinds::V2TransactionFailPayscore as ::schemars::JsonSchema>::json_schema(
+                    &mut generator,
+                )
+            }
+            Kind::V2TransactionSuccessPayscore => {
+                <super::kinds::V2TransactionSuccessPayscore as ::schemars::JsonSchema>::json_schema(
+                    &mut generator,
+                )
+            }
+            Kind::V2CombinedTransactionsSuccess => {
+                <super::kinds::V2CombinedTransactionsSuccess as ::schemars::JsonSchema>::json_schema(
+                    &mut generator,
+                )
+            }
+            Kind::V2RefundProcessed => {
+                <super::kinds::V2RefundProcessed as ::schemars::JsonSchema>::json_schema(
+                    &mut generator,
+                )
+            }
+            Kind::V2TransactionSuccess => {
+                <super::kinds::V2TransactionSuccess as ::schemars::JsonSchema>::json_schema(
+                    &mut generator,
+                )
+            }
+            Kind::V2VehicleStateChangedForParking => {
+                <super::kinds::V2VehicleStateChangedForParking as ::schemars::JsonSchema>::json_schema(
+                    &mut generator,
+                )
+            }
         };
         let defs = generator.take_definitions(true);
         if !defs.is_empty() {
@@ -1066,7 +1184,7 @@ impl Kind {
     }
 }
 /// What the catalogue says about every kind, in [`Kind::ALL`] order.
-pub static KINDS: [::wechatpay_notify::catalogue::KindInfo; 69] = [
+pub static KINDS: [::wechatpay_notify::catalogue::KindInfo; 77] = [
     ::wechatpay_notify::catalogue::KindInfo {
         id: "COMPLAINT.CREATE",
         event_type: Some("COMPLAINT.CREATE"),
@@ -1087,6 +1205,7 @@ pub static KINDS: [::wechatpay_notify::catalogue::KindInfo; 69] = [
         business_key: &["complaint_id"],
         cross_check: &["complaint_id"],
         trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+        v2: None,
     },
     ::wechatpay_notify::catalogue::KindInfo {
         id: "COMPLAINT.STATE_CHANGE",
@@ -1108,6 +1227,7 @@ pub static KINDS: [::wechatpay_notify::catalogue::KindInfo; 69] = [
         business_key: &["complaint_id"],
         cross_check: &["complaint_id"],
         trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+        v2: None,
     },
     ::wechatpay_notify::catalogue::KindInfo {
         id: "COUPON.SEND",
@@ -1125,6 +1245,7 @@ pub static KINDS: [::wechatpay_notify::catalogue::KindInfo; 69] = [
         business_key: &["stock_id", "coupon_code"],
         cross_check: &["send_merchant", "stock_id", "coupon_code"],
         trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+        v2: None,
     },
     ::wechatpay_notify::catalogue::KindInfo {
         id: "COUPON.USE",
@@ -1143,6 +1264,7 @@ pub static KINDS: [::wechatpay_notify::catalogue::KindInfo; 69] = [
         business_key: &["stock_id", "coupon_id"],
         cross_check: &["stock_creator_mchid", "stock_id", "coupon_id"],
         trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+        v2: None,
     },
     ::wechatpay_notify::catalogue::KindInfo {
         id: "DISCOUNT_CARD.AGREEMENT_ENDED",
@@ -1161,6 +1283,7 @@ pub static KINDS: [::wechatpay_notify::catalogue::KindInfo; 69] = [
         business_key: &["out_card_code"],
         cross_check: &["mchid", "out_card_code"],
         trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+        v2: None,
     },
     ::wechatpay_notify::catalogue::KindInfo {
         id: "DISCOUNT_CARD.GET_CARD",
@@ -1181,6 +1304,7 @@ pub static KINDS: [::wechatpay_notify::catalogue::KindInfo; 69] = [
         business_key: &["out_order_no"],
         cross_check: &["out_order_no"],
         trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+        v2: None,
     },
     ::wechatpay_notify::catalogue::KindInfo {
         id: "DISCOUNT_CARD.SETTLEMENT",
@@ -1201,6 +1325,7 @@ pub static KINDS: [::wechatpay_notify::catalogue::KindInfo; 69] = [
         business_key: &["out_order_no"],
         cross_check: &["out_order_no"],
         trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+        v2: None,
     },
     ::wechatpay_notify::catalogue::KindInfo {
         id: "DISCOUNT_CARD.USER_ACCEPTED",
@@ -1219,6 +1344,7 @@ pub static KINDS: [::wechatpay_notify::catalogue::KindInfo; 69] = [
         business_key: &["out_card_code"],
         cross_check: &["mchid", "out_card_code"],
         trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+        v2: None,
     },
     ::wechatpay_notify::catalogue::KindInfo {
         id: "DISCOUNT_CARD.USER_PAID",
@@ -1237,6 +1363,7 @@ pub static KINDS: [::wechatpay_notify::catalogue::KindInfo; 69] = [
         business_key: &["out_card_code"],
         cross_check: &["mchid", "out_card_code"],
         trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+        v2: None,
     },
     ::wechatpay_notify::catalogue::KindInfo {
         id: "ECOMMERCE_ENTRUST.SIGN",
@@ -1257,6 +1384,7 @@ pub static KINDS: [::wechatpay_notify::catalogue::KindInfo; 69] = [
         business_key: &["plan_id", "out_contract_code"],
         cross_check: &["mchid", "plan_id", "out_contract_code"],
         trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+        v2: None,
     },
     ::wechatpay_notify::catalogue::KindInfo {
         id: "ECOMMERCE_ENTRUST.TERMINATE",
@@ -1277,6 +1405,7 @@ pub static KINDS: [::wechatpay_notify::catalogue::KindInfo; 69] = [
         business_key: &["plan_id", "out_contract_code"],
         cross_check: &["mchid", "plan_id", "out_contract_code"],
         trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+        v2: None,
     },
     ::wechatpay_notify::catalogue::KindInfo {
         id: "EDU_SCHOOL_PAY.USER_DEBT_STATE_UPDATE",
@@ -1298,6 +1427,7 @@ pub static KINDS: [::wechatpay_notify::catalogue::KindInfo; 69] = [
         business_key: &["openid", "update_time"],
         cross_check: &["update_time"],
         trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+        v2: None,
     },
     ::wechatpay_notify::catalogue::KindInfo {
         id: "ENTRUST.RELEASE",
@@ -1324,6 +1454,7 @@ pub static KINDS: [::wechatpay_notify::catalogue::KindInfo; 69] = [
             "contract_information.contract_id",
         ],
         trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+        v2: None,
     },
     ::wechatpay_notify::catalogue::KindInfo {
         id: "ENTRUST.SIGN",
@@ -1345,6 +1476,7 @@ pub static KINDS: [::wechatpay_notify::catalogue::KindInfo; 69] = [
         business_key: &["plan_id", "out_contract_code"],
         cross_check: &["sub_mchid", "mchid", "sp_mchid", "plan_id", "out_contract_code"],
         trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+        v2: None,
     },
     ::wechatpay_notify::catalogue::KindInfo {
         id: "ENTRUST.SIGNING",
@@ -1371,6 +1503,7 @@ pub static KINDS: [::wechatpay_notify::catalogue::KindInfo; 69] = [
             "contract_information.contract_id",
         ],
         trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+        v2: None,
     },
     ::wechatpay_notify::catalogue::KindInfo {
         id: "ENTRUST.TERMINATE",
@@ -1392,6 +1525,7 @@ pub static KINDS: [::wechatpay_notify::catalogue::KindInfo; 69] = [
         business_key: &["plan_id", "out_contract_code"],
         cross_check: &["sub_mchid", "mchid", "sp_mchid", "plan_id", "out_contract_code"],
         trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+        v2: None,
     },
     ::wechatpay_notify::catalogue::KindInfo {
         id: "ENTRUST.TERMINATE_RETENTION",
@@ -1409,6 +1543,7 @@ pub static KINDS: [::wechatpay_notify::catalogue::KindInfo; 69] = [
         business_key: &["plan_id", "out_contract_code"],
         cross_check: &["mchid", "plan_id", "out_contract_code"],
         trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+        v2: None,
     },
     ::wechatpay_notify::catalogue::KindInfo {
         id: "FAPIAO.CARD_DISCARDED",
@@ -1430,6 +1565,7 @@ pub static KINDS: [::wechatpay_notify::catalogue::KindInfo; 69] = [
         business_key: &["fapiao_apply_id"],
         cross_check: &["sub_mchid", "mchid", "fapiao_apply_id"],
         trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+        v2: None,
     },
     ::wechatpay_notify::catalogue::KindInfo {
         id: "FAPIAO.CARD_INSERTED",
@@ -1451,6 +1587,7 @@ pub static KINDS: [::wechatpay_notify::catalogue::KindInfo; 69] = [
         business_key: &["fapiao_apply_id"],
         cross_check: &["sub_mchid", "mchid", "fapiao_apply_id"],
         trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+        v2: None,
     },
     ::wechatpay_notify::catalogue::KindInfo {
         id: "FAPIAO.ISSUED",
@@ -1472,6 +1609,7 @@ pub static KINDS: [::wechatpay_notify::catalogue::KindInfo; 69] = [
         business_key: &["fapiao_apply_id"],
         cross_check: &["sub_mchid", "mchid", "fapiao_apply_id"],
         trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+        v2: None,
     },
     ::wechatpay_notify::catalogue::KindInfo {
         id: "FAPIAO.REVERSED",
@@ -1493,6 +1631,7 @@ pub static KINDS: [::wechatpay_notify::catalogue::KindInfo; 69] = [
         business_key: &["fapiao_apply_id"],
         cross_check: &["sub_mchid", "mchid", "fapiao_apply_id"],
         trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+        v2: None,
     },
     ::wechatpay_notify::catalogue::KindInfo {
         id: "FAPIAO.USER_APPLIED",
@@ -1514,6 +1653,7 @@ pub static KINDS: [::wechatpay_notify::catalogue::KindInfo; 69] = [
         business_key: &["fapiao_apply_id"],
         cross_check: &["sub_mchid", "mchid", "fapiao_apply_id"],
         trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+        v2: None,
     },
     ::wechatpay_notify::catalogue::KindInfo {
         id: "HIRE_POWER_BANK.RECEIVE_INSURANCE",
@@ -1534,6 +1674,7 @@ pub static KINDS: [::wechatpay_notify::catalogue::KindInfo; 69] = [
         business_key: &["out_order_no"],
         cross_check: &["out_order_no"],
         trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+        v2: None,
     },
     ::wechatpay_notify::catalogue::KindInfo {
         id: "INSURANCE_ENTRUST.RENEW",
@@ -1554,6 +1695,7 @@ pub static KINDS: [::wechatpay_notify::catalogue::KindInfo; 69] = [
         business_key: &["plan_id", "out_contract_code"],
         cross_check: &["mchid", "plan_id", "out_contract_code"],
         trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+        v2: None,
     },
     ::wechatpay_notify::catalogue::KindInfo {
         id: "INSURANCE_ENTRUST.SIGN",
@@ -1574,6 +1716,7 @@ pub static KINDS: [::wechatpay_notify::catalogue::KindInfo; 69] = [
         business_key: &["plan_id", "out_contract_code"],
         cross_check: &["mchid", "plan_id", "out_contract_code"],
         trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+        v2: None,
     },
     ::wechatpay_notify::catalogue::KindInfo {
         id: "INSURANCE_ENTRUST.TERMINATE",
@@ -1594,6 +1737,7 @@ pub static KINDS: [::wechatpay_notify::catalogue::KindInfo; 69] = [
         business_key: &["plan_id", "out_contract_code"],
         cross_check: &["mchid", "plan_id", "out_contract_code"],
         trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+        v2: None,
     },
     ::wechatpay_notify::catalogue::KindInfo {
         id: "MALL_AUTH.ACTIVATE_CARD",
@@ -1612,6 +1756,7 @@ pub static KINDS: [::wechatpay_notify::catalogue::KindInfo; 69] = [
         business_key: &["mchid", "openid"],
         cross_check: &["mchid"],
         trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+        v2: None,
     },
     ::wechatpay_notify::catalogue::KindInfo {
         id: "MALL_REFUND.SUCCESS",
@@ -1630,6 +1775,7 @@ pub static KINDS: [::wechatpay_notify::catalogue::KindInfo; 69] = [
         business_key: &["refund_id"],
         cross_check: &["mchid", "refund_id"],
         trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+        v2: None,
     },
     ::wechatpay_notify::catalogue::KindInfo {
         id: "MALL_TRANSACTION.SUCCESS",
@@ -1648,6 +1794,7 @@ pub static KINDS: [::wechatpay_notify::catalogue::KindInfo; 69] = [
         business_key: &["transaction_id", "commit_tag"],
         cross_check: &["mchid", "transaction_id", "commit_tag"],
         trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+        v2: None,
     },
     ::wechatpay_notify::catalogue::KindInfo {
         id: "MCHTRANSFER.BATCH.CLOSED",
@@ -1671,6 +1818,7 @@ pub static KINDS: [::wechatpay_notify::catalogue::KindInfo; 69] = [
         business_key: &["out_batch_no"],
         cross_check: &["mchid", "out_batch_no"],
         trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+        v2: None,
     },
     ::wechatpay_notify::catalogue::KindInfo {
         id: "MCHTRANSFER.BATCH.FINISHED",
@@ -1694,6 +1842,7 @@ pub static KINDS: [::wechatpay_notify::catalogue::KindInfo; 69] = [
         business_key: &["out_batch_no"],
         cross_check: &["mchid", "out_batch_no"],
         trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+        v2: None,
     },
     ::wechatpay_notify::catalogue::KindInfo {
         id: "MCHTRANSFER.BILL.FINISHED",
@@ -1717,6 +1866,7 @@ pub static KINDS: [::wechatpay_notify::catalogue::KindInfo; 69] = [
         business_key: &["out_bill_no"],
         cross_check: &["mchid", "mch_id", "out_bill_no"],
         trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+        v2: None,
     },
     ::wechatpay_notify::catalogue::KindInfo {
         id: "MEMBERCARD.ACCEPT_CARD",
@@ -1737,6 +1887,7 @@ pub static KINDS: [::wechatpay_notify::catalogue::KindInfo; 69] = [
         business_key: &["card_id", "code", "openid", "event_time"],
         cross_check: &["card_id", "code", "event_time"],
         trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+        v2: None,
     },
     ::wechatpay_notify::catalogue::KindInfo {
         id: "MEMBERCARD.ACTIVATE_CARD",
@@ -1757,6 +1908,7 @@ pub static KINDS: [::wechatpay_notify::catalogue::KindInfo; 69] = [
         business_key: &["card_id", "code", "openid", "event_time"],
         cross_check: &["card_id", "code", "event_time"],
         trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+        v2: None,
     },
     ::wechatpay_notify::catalogue::KindInfo {
         id: "MEMBERCARD.USERCARD_MANAGE",
@@ -1777,6 +1929,7 @@ pub static KINDS: [::wechatpay_notify::catalogue::KindInfo; 69] = [
         business_key: &["card_id", "code", "openid", "event_time"],
         cross_check: &["card_id", "code", "event_time"],
         trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+        v2: None,
     },
     ::wechatpay_notify::catalogue::KindInfo {
         id: "PAYSCORE.BIND_SERVICE_ACCOUNT",
@@ -1797,6 +1950,7 @@ pub static KINDS: [::wechatpay_notify::catalogue::KindInfo; 69] = [
         business_key: &["out_apply_no"],
         cross_check: &["sub_mchid", "mchid", "out_apply_no"],
         trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+        v2: None,
     },
     ::wechatpay_notify::catalogue::KindInfo {
         id: "PAYSCORE.USER_ACCEPTED",
@@ -1818,6 +1972,7 @@ pub static KINDS: [::wechatpay_notify::catalogue::KindInfo; 69] = [
         business_key: &["out_order_no"],
         cross_check: &["mchid", "out_order_no"],
         trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+        v2: None,
     },
     ::wechatpay_notify::catalogue::KindInfo {
         id: "PAYSCORE.USER_CANCEL_SIGN_PLAN",
@@ -1836,6 +1991,7 @@ pub static KINDS: [::wechatpay_notify::catalogue::KindInfo; 69] = [
         business_key: &["merchant_sign_plan_no"],
         cross_check: &["sub_mchid", "mchid", "merchant_sign_plan_no"],
         trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+        v2: None,
     },
     ::wechatpay_notify::catalogue::KindInfo {
         id: "PAYSCORE.USER_CLOSE_SERVICE",
@@ -1864,6 +2020,7 @@ pub static KINDS: [::wechatpay_notify::catalogue::KindInfo; 69] = [
             "openorclose_time",
         ],
         trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+        v2: None,
     },
     ::wechatpay_notify::catalogue::KindInfo {
         id: "PAYSCORE.USER_CLOSE_SERVICE#EDUSCHOOLPAY",
@@ -1884,6 +2041,7 @@ pub static KINDS: [::wechatpay_notify::catalogue::KindInfo; 69] = [
         business_key: &["contract_id"],
         cross_check: &["sub_mchid", "sub_mch_id", "mchid", "mch_id", "contract_id"],
         trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+        v2: None,
     },
     ::wechatpay_notify::catalogue::KindInfo {
         id: "PAYSCORE.USER_CONFIRM",
@@ -1904,6 +2062,7 @@ pub static KINDS: [::wechatpay_notify::catalogue::KindInfo; 69] = [
         business_key: &["out_order_no"],
         cross_check: &["sub_mchid", "mchid", "out_order_no"],
         trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+        v2: None,
     },
     ::wechatpay_notify::catalogue::KindInfo {
         id: "PAYSCORE.USER_OPEN_SERVICE",
@@ -1932,6 +2091,7 @@ pub static KINDS: [::wechatpay_notify::catalogue::KindInfo; 69] = [
             "openorclose_time",
         ],
         trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+        v2: None,
     },
     ::wechatpay_notify::catalogue::KindInfo {
         id: "PAYSCORE.USER_OPEN_SERVICE#EDUSCHOOLPAY",
@@ -1952,6 +2112,7 @@ pub static KINDS: [::wechatpay_notify::catalogue::KindInfo; 69] = [
         business_key: &["contract_id"],
         cross_check: &["sub_mchid", "sub_mch_id", "mchid", "mch_id", "contract_id"],
         trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+        v2: None,
     },
     ::wechatpay_notify::catalogue::KindInfo {
         id: "PAYSCORE.USER_PAID",
@@ -1972,6 +2133,7 @@ pub static KINDS: [::wechatpay_notify::catalogue::KindInfo; 69] = [
         business_key: &["out_order_no"],
         cross_check: &["sub_mchid", "mchid", "out_order_no"],
         trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+        v2: None,
     },
     ::wechatpay_notify::catalogue::KindInfo {
         id: "PAYSCORE.USER_SIGN_PLAN",
@@ -1990,6 +2152,7 @@ pub static KINDS: [::wechatpay_notify::catalogue::KindInfo; 69] = [
         business_key: &["merchant_sign_plan_no"],
         cross_check: &["sub_mchid", "mchid", "merchant_sign_plan_no"],
         trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+        v2: None,
     },
     ::wechatpay_notify::catalogue::KindInfo {
         id: "PROFITSHARING.RETURN",
@@ -2014,6 +2177,7 @@ pub static KINDS: [::wechatpay_notify::catalogue::KindInfo; 69] = [
         business_key: &["out_order_no"],
         cross_check: &["sub_mchid", "mchid", "sp_mchid", "out_order_no"],
         trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+        v2: None,
     },
     ::wechatpay_notify::catalogue::KindInfo {
         id: "PROFITSHARING.SUCCESS",
@@ -2038,6 +2202,7 @@ pub static KINDS: [::wechatpay_notify::catalogue::KindInfo; 69] = [
         business_key: &["out_order_no"],
         cross_check: &["sub_mchid", "mchid", "sp_mchid", "out_order_no"],
         trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+        v2: None,
     },
     ::wechatpay_notify::catalogue::KindInfo {
         id: "RECHARGE.CLOSED",
@@ -2058,6 +2223,7 @@ pub static KINDS: [::wechatpay_notify::catalogue::KindInfo; 69] = [
         business_key: &["out_recharge_no"],
         cross_check: &["sub_mchid", "sp_mchid", "out_recharge_no"],
         trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+        v2: None,
     },
     ::wechatpay_notify::catalogue::KindInfo {
         id: "RECHARGE.SUCCESS",
@@ -2078,6 +2244,7 @@ pub static KINDS: [::wechatpay_notify::catalogue::KindInfo; 69] = [
         business_key: &["out_recharge_no"],
         cross_check: &["sub_mchid", "sp_mchid", "out_recharge_no"],
         trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+        v2: None,
     },
     ::wechatpay_notify::catalogue::KindInfo {
         id: "REFUND.ABNORMAL",
@@ -2108,6 +2275,7 @@ pub static KINDS: [::wechatpay_notify::catalogue::KindInfo; 69] = [
             "amount.refund",
         ],
         trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+        v2: None,
     },
     ::wechatpay_notify::catalogue::KindInfo {
         id: "REFUND.CLOSED",
@@ -2138,6 +2306,7 @@ pub static KINDS: [::wechatpay_notify::catalogue::KindInfo; 69] = [
             "amount.refund",
         ],
         trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+        v2: None,
     },
     ::wechatpay_notify::catalogue::KindInfo {
         id: "REFUND.SUCCESS",
@@ -2168,6 +2337,7 @@ pub static KINDS: [::wechatpay_notify::catalogue::KindInfo; 69] = [
             "amount.refund",
         ],
         trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+        v2: None,
     },
     ::wechatpay_notify::catalogue::KindInfo {
         id: "TRANSACTION.FAIL#INSURANCE_ENTRUST",
@@ -2188,6 +2358,7 @@ pub static KINDS: [::wechatpay_notify::catalogue::KindInfo; 69] = [
         business_key: &["out_trade_no"],
         cross_check: &["mchid", "out_trade_no"],
         trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+        v2: None,
     },
     ::wechatpay_notify::catalogue::KindInfo {
         id: "TRANSACTION.FAIL#PARKING",
@@ -2210,6 +2381,7 @@ pub static KINDS: [::wechatpay_notify::catalogue::KindInfo; 69] = [
         business_key: &["out_trade_no"],
         cross_check: &["sub_mchid", "sp_mchid", "mchid", "out_trade_no"],
         trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+        v2: None,
     },
     ::wechatpay_notify::catalogue::KindInfo {
         id: "TRANSACTION.INDUSTRY_FAILED",
@@ -2231,6 +2403,7 @@ pub static KINDS: [::wechatpay_notify::catalogue::KindInfo; 69] = [
         business_key: &["out_trade_no"],
         cross_check: &["sub_mchid", "mchid", "out_trade_no"],
         trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+        v2: None,
     },
     ::wechatpay_notify::catalogue::KindInfo {
         id: "TRANSACTION.INDUSTRY_SUCCESS",
@@ -2252,6 +2425,7 @@ pub static KINDS: [::wechatpay_notify::catalogue::KindInfo; 69] = [
         business_key: &["out_trade_no"],
         cross_check: &["sub_mchid", "mchid", "out_trade_no"],
         trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+        v2: None,
     },
     ::wechatpay_notify::catalogue::KindInfo {
         id: "TRANSACTION.PAY_BACK#EDUSCHOOLPAY",
@@ -2272,6 +2446,7 @@ pub static KINDS: [::wechatpay_notify::catalogue::KindInfo; 69] = [
         business_key: &["out_trade_no"],
         cross_check: &["sub_mchid", "mchid", "out_trade_no"],
         trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+        v2: None,
     },
     ::wechatpay_notify::catalogue::KindInfo {
         id: "TRANSACTION.PAY_BACK#PARKING",
@@ -2294,6 +2469,7 @@ pub static KINDS: [::wechatpay_notify::catalogue::KindInfo; 69] = [
         business_key: &["out_trade_no"],
         cross_check: &["sub_mchid", "sp_mchid", "mchid", "out_trade_no"],
         trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+        v2: None,
     },
     ::wechatpay_notify::catalogue::KindInfo {
         id: "TRANSACTION.SUCCESS#BASIC",
@@ -2315,6 +2491,7 @@ pub static KINDS: [::wechatpay_notify::catalogue::KindInfo; 69] = [
         business_key: &["out_trade_no"],
         cross_check: &["appid", "mchid", "out_trade_no", "amount.total"],
         trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+        v2: None,
     },
     ::wechatpay_notify::catalogue::KindInfo {
         id: "TRANSACTION.SUCCESS#COMBINE",
@@ -2337,6 +2514,7 @@ pub static KINDS: [::wechatpay_notify::catalogue::KindInfo; 69] = [
         business_key: &["combine_out_trade_no"],
         cross_check: &["combine_appid", "combine_mchid", "combine_out_trade_no"],
         trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+        v2: None,
     },
     ::wechatpay_notify::catalogue::KindInfo {
         id: "TRANSACTION.SUCCESS#INSURANCE_ENTRUST",
@@ -2357,6 +2535,7 @@ pub static KINDS: [::wechatpay_notify::catalogue::KindInfo; 69] = [
         business_key: &["out_trade_no"],
         cross_check: &["mchid", "out_trade_no"],
         trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+        v2: None,
     },
     ::wechatpay_notify::catalogue::KindInfo {
         id: "TRANSACTION.SUCCESS#PARKING",
@@ -2387,6 +2566,7 @@ pub static KINDS: [::wechatpay_notify::catalogue::KindInfo; 69] = [
             "amount.total",
         ],
         trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+        v2: None,
     },
     ::wechatpay_notify::catalogue::KindInfo {
         id: "TRANSACTION.SUCCESS#PARTNER",
@@ -2415,6 +2595,7 @@ pub static KINDS: [::wechatpay_notify::catalogue::KindInfo; 69] = [
             "amount.total",
         ],
         trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+        v2: None,
     },
     ::wechatpay_notify::catalogue::KindInfo {
         id: "TRANSACTION.SUCCESS#PROFITSHARING",
@@ -2437,6 +2618,7 @@ pub static KINDS: [::wechatpay_notify::catalogue::KindInfo; 69] = [
         business_key: &["out_order_no"],
         cross_check: &["sub_mchid", "mchid", "sp_mchid", "out_order_no"],
         trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+        v2: None,
     },
     ::wechatpay_notify::catalogue::KindInfo {
         id: "VEHICLE.ENTRANCE_STATE_CHANGE",
@@ -2458,6 +2640,7 @@ pub static KINDS: [::wechatpay_notify::catalogue::KindInfo; 69] = [
         business_key: &["out_parking_no", "state_update_time"],
         cross_check: &["sub_mchid", "sp_mchid", "out_parking_no", "state_update_time"],
         trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+        v2: None,
     },
     ::wechatpay_notify::catalogue::KindInfo {
         id: "VEHICLE.USER_STATE_CHANGE",
@@ -2478,6 +2661,7 @@ pub static KINDS: [::wechatpay_notify::catalogue::KindInfo; 69] = [
         business_key: &["contract_id"],
         cross_check: &["sub_mchid", "sp_mchid", "contract_id"],
         trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+        v2: None,
     },
     ::wechatpay_notify::catalogue::KindInfo {
         id: "VIOLATION.APPEAL",
@@ -2498,6 +2682,7 @@ pub static KINDS: [::wechatpay_notify::catalogue::KindInfo; 69] = [
         business_key: &["record_id"],
         cross_check: &["sub_mchid", "record_id"],
         trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+        v2: None,
     },
     ::wechatpay_notify::catalogue::KindInfo {
         id: "VIOLATION.INTERCEPT",
@@ -2518,6 +2703,7 @@ pub static KINDS: [::wechatpay_notify::catalogue::KindInfo; 69] = [
         business_key: &["record_id"],
         cross_check: &["sub_mchid", "record_id"],
         trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+        v2: None,
     },
     ::wechatpay_notify::catalogue::KindInfo {
         id: "VIOLATION.PUNISH",
@@ -2538,6 +2724,397 @@ pub static KINDS: [::wechatpay_notify::catalogue::KindInfo; 69] = [
         business_key: &["record_id"],
         cross_check: &["sub_mchid", "record_id"],
         trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+        v2: None,
+    },
+    ::wechatpay_notify::catalogue::KindInfo {
+        id: "v2:CHECK.FAIL",
+        event_type: Some("CHECK.FAIL"),
+        variant: None,
+        format: ::wechatpay_notify::catalogue::WireFormat::V2Xml,
+        title: "免压租借/速住付用户确认订单失败通知",
+        rust_type: "V2CheckFail",
+        schema: "schema/kinds/v2-check-fail.yaml",
+        docs: &[
+            "https://pay.weixin.qq.com/wiki/doc/apiv3/payscore.php?chapter=18_7&index=7",
+            "https://pay.weixin.qq.com/wiki/doc/apiv3/payscore.php?chapter=19_7&index=6",
+        ],
+        original_type: None,
+        retry_schedule: &[
+            15, 15, 30, 180, 600, 1200, 1800, 1800, 1800, 3600, 10800, 10800, 10800,
+            21600, 21600,
+        ],
+        business_key: &["out_order_no"],
+        cross_check: &["mch_id", "appid", "app_id", "out_order_no"],
+        trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+        v2: Some(
+            &::wechatpay_notify::catalogue::V2Spec {
+                sign: ::wechatpay_notify::catalogue::V2Sign::Required {
+                    algorithm_field: "algorithm",
+                    default: ::wechatpay_notify::catalogue::V2SignDefault::HmacSha256,
+                },
+                encryption: ::wechatpay_notify::catalogue::V2Encryption::ApiV3KeyGcm {
+                    field: "event_ciphertext",
+                    nonce: "event_nonce",
+                    associated_data: "event_associated_data",
+                    algorithm: Some("event_algorithm"),
+                    root: "xml",
+                },
+                recognise: ::wechatpay_notify::catalogue::V2Recognise::EventType(
+                    "CHECK.FAIL",
+                ),
+                reply: ::wechatpay_notify::catalogue::V2ReplyStyle::CodeMessage,
+                envelope: &[
+                    "mch_id",
+                    "appid",
+                    "app_id",
+                    "event_id",
+                    "event_create_time",
+                    "event_type",
+                ],
+                repeated: &[],
+                json: &[],
+                merchant: &["mch_id"],
+                state: Some("state"),
+            },
+        ),
+    },
+    ::wechatpay_notify::catalogue::KindInfo {
+        id: "v2:CHECK.SUCCESS",
+        event_type: Some("CHECK.SUCCESS"),
+        variant: None,
+        format: ::wechatpay_notify::catalogue::WireFormat::V2Xml,
+        title: "免压租借/速住付用户成功确认订单通知",
+        rust_type: "V2CheckSuccess",
+        schema: "schema/kinds/v2-check-success.yaml",
+        docs: &[
+            "https://pay.weixin.qq.com/wiki/doc/apiv3/payscore.php?chapter=18_7&index=7",
+            "https://pay.weixin.qq.com/wiki/doc/apiv3/payscore.php?chapter=19_7&index=6",
+        ],
+        original_type: None,
+        retry_schedule: &[
+            15, 15, 30, 180, 600, 1200, 1800, 1800, 1800, 3600, 10800, 10800, 10800,
+            21600, 21600,
+        ],
+        business_key: &["out_order_no"],
+        cross_check: &["mch_id", "appid", "app_id", "out_order_no"],
+        trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+        v2: Some(
+            &::wechatpay_notify::catalogue::V2Spec {
+                sign: ::wechatpay_notify::catalogue::V2Sign::Required {
+                    algorithm_field: "algorithm",
+                    default: ::wechatpay_notify::catalogue::V2SignDefault::HmacSha256,
+                },
+                encryption: ::wechatpay_notify::catalogue::V2Encryption::ApiV3KeyGcm {
+                    field: "event_ciphertext",
+                    nonce: "event_nonce",
+                    associated_data: "event_associated_data",
+                    algorithm: Some("event_algorithm"),
+                    root: "xml",
+                },
+                recognise: ::wechatpay_notify::catalogue::V2Recognise::EventType(
+                    "CHECK.SUCCESS",
+                ),
+                reply: ::wechatpay_notify::catalogue::V2ReplyStyle::CodeMessage,
+                envelope: &[
+                    "mch_id",
+                    "appid",
+                    "app_id",
+                    "event_id",
+                    "event_create_time",
+                    "event_type",
+                ],
+                repeated: &[],
+                json: &[],
+                merchant: &["mch_id"],
+                state: Some("state"),
+            },
+        ),
+    },
+    ::wechatpay_notify::catalogue::KindInfo {
+        id: "v2:TRANSACTION.FAIL",
+        event_type: Some("TRANSACTION.FAIL"),
+        variant: None,
+        format: ::wechatpay_notify::catalogue::WireFormat::V2Xml,
+        title: "免压租借/速住付用户支付订单失败通知",
+        rust_type: "V2TransactionFailPayscore",
+        schema: "schema/kinds/v2-payscore-transaction-fail.yaml",
+        docs: &[
+            "https://pay.weixin.qq.com/wiki/doc/apiv3/payscore.php?chapter=18_8&index=8",
+            "https://pay.weixin.qq.com/wiki/doc/apiv3/payscore.php?chapter=19_8&index=7",
+        ],
+        original_type: None,
+        retry_schedule: &[
+            15, 15, 30, 180, 600, 1200, 1800, 1800, 1800, 3600, 10800, 10800, 10800,
+            21600, 21600,
+        ],
+        business_key: &["out_order_no"],
+        cross_check: &["mch_id", "appid", "app_id", "out_order_no"],
+        trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+        v2: Some(
+            &::wechatpay_notify::catalogue::V2Spec {
+                sign: ::wechatpay_notify::catalogue::V2Sign::Required {
+                    algorithm_field: "algorithm",
+                    default: ::wechatpay_notify::catalogue::V2SignDefault::HmacSha256,
+                },
+                encryption: ::wechatpay_notify::catalogue::V2Encryption::ApiV3KeyGcm {
+                    field: "event_ciphertext",
+                    nonce: "event_nonce",
+                    associated_data: "event_associated_data",
+                    algorithm: Some("event_algorithm"),
+                    root: "xml",
+                },
+                recognise: ::wechatpay_notify::catalogue::V2Recognise::EventType(
+                    "TRANSACTION.FAIL",
+                ),
+                reply: ::wechatpay_notify::catalogue::V2ReplyStyle::CodeMessage,
+                envelope: &[
+                    "mch_id",
+                    "appid",
+                    "app_id",
+                    "event_id",
+                    "event_create_time",
+                    "event_type",
+                ],
+                repeated: &[],
+                json: &[],
+                merchant: &["mch_id"],
+                state: Some("state"),
+            },
+        ),
+    },
+    ::wechatpay_notify::catalogue::KindInfo {
+        id: "v2:TRANSACTION.SUCCESS",
+        event_type: Some("TRANSACTION.SUCCESS"),
+        variant: None,
+        format: ::wechatpay_notify::catalogue::WireFormat::V2Xml,
+        title: "免压租借/速住付用户支付成功订单通知",
+        rust_type: "V2TransactionSuccessPayscore",
+        schema: "schema/kinds/v2-payscore-transaction-success.yaml",
+        docs: &[
+            "https://pay.weixin.qq.com/wiki/doc/apiv3/payscore.php?chapter=18_8&index=8",
+            "https://pay.weixin.qq.com/wiki/doc/apiv3/payscore.php?chapter=19_8&index=7",
+        ],
+        original_type: None,
+        retry_schedule: &[
+            15, 15, 30, 180, 600, 1200, 1800, 1800, 1800, 3600, 10800, 10800, 10800,
+            21600, 21600,
+        ],
+        business_key: &["out_order_no"],
+        cross_check: &["mch_id", "appid", "app_id", "out_order_no"],
+        trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+        v2: Some(
+            &::wechatpay_notify::catalogue::V2Spec {
+                sign: ::wechatpay_notify::catalogue::V2Sign::Required {
+                    algorithm_field: "algorithm",
+                    default: ::wechatpay_notify::catalogue::V2SignDefault::HmacSha256,
+                },
+                encryption: ::wechatpay_notify::catalogue::V2Encryption::ApiV3KeyGcm {
+                    field: "event_ciphertext",
+                    nonce: "event_nonce",
+                    associated_data: "event_associated_data",
+                    algorithm: Some("event_algorithm"),
+                    root: "xml",
+                },
+                recognise: ::wechatpay_notify::catalogue::V2Recognise::EventType(
+                    "TRANSACTION.SUCCESS",
+                ),
+                reply: ::wechatpay_notify::catalogue::V2ReplyStyle::CodeMessage,
+                envelope: &[
+                    "mch_id",
+                    "appid",
+                    "app_id",
+                    "event_id",
+                    "event_create_time",
+                    "event_type",
+                ],
+                repeated: &[],
+                json: &[],
+                merchant: &["mch_id"],
+                state: Some("state"),
+            },
+        ),
+    },
+    ::wechatpay_notify::catalogue::KindInfo {
+        id: "v2:combined-transactions-success",
+        event_type: None,
+        variant: None,
+        format: ::wechatpay_notify::catalogue::WireFormat::V2Xml,
+        title: "合单支付通知",
+        rust_type: "V2CombinedTransactionsSuccess",
+        schema: "schema/kinds/v2-combined-transactions-success.yaml",
+        docs: &[
+            "https://pay.weixin.qq.com/wiki/doc/api/combine.php?chapter=24_4&index=5",
+        ],
+        original_type: None,
+        retry_schedule: &[15, 15, 30, 180, 1800, 1800, 1800, 1800, 3600],
+        business_key: &["combine_out_trade_no"],
+        cross_check: &["combine_appid", "combine_mch_id", "combine_out_trade_no"],
+        trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+        v2: Some(
+            &::wechatpay_notify::catalogue::V2Spec {
+                sign: ::wechatpay_notify::catalogue::V2Sign::Required {
+                    algorithm_field: "sign_type",
+                    default: ::wechatpay_notify::catalogue::V2SignDefault::ByLength,
+                },
+                encryption: ::wechatpay_notify::catalogue::V2Encryption::None,
+                recognise: ::wechatpay_notify::catalogue::V2Recognise::AnyPresent {
+                    fields: &[
+                        "combine_out_trade_no",
+                        "combine_mch_id",
+                        "sub_order_list",
+                    ],
+                    priority: 30,
+                },
+                reply: ::wechatpay_notify::catalogue::V2ReplyStyle::ReturnCode,
+                envelope: &[],
+                repeated: &[],
+                json: &["sub_order_list"],
+                merchant: &["combine_mch_id"],
+                state: Some("result_code"),
+            },
+        ),
+    },
+    ::wechatpay_notify::catalogue::KindInfo {
+        id: "v2:refund-processed",
+        event_type: None,
+        variant: None,
+        format: ::wechatpay_notify::catalogue::WireFormat::V2Xml,
+        title: "退款结果通知",
+        rust_type: "V2RefundProcessed",
+        schema: "schema/kinds/v2-refund-processed.yaml",
+        docs: &[
+            "https://pay.weixin.qq.com/wiki/doc/api/jsapi.php?chapter=9_16&index=10",
+            "https://pay.weixin.qq.com/doc/v2/partner/4011989265",
+            "https://pay.weixin.qq.com/doc/global/v2/zh/4013635000",
+        ],
+        original_type: None,
+        retry_schedule: &[
+            15, 15, 30, 180, 600, 1200, 1800, 1800, 1800, 3600, 10800, 10800, 10800,
+            21600, 21600,
+        ],
+        business_key: &["out_refund_no"],
+        cross_check: &[
+            "mch_id",
+            "sub_mch_id",
+            "out_trade_no",
+            "out_refund_no",
+            "refund_fee",
+            "total_fee",
+        ],
+        trust: ::wechatpay_notify::catalogue::Trust::DecryptedUnauthenticated,
+        v2: Some(
+            &::wechatpay_notify::catalogue::V2Spec {
+                sign: ::wechatpay_notify::catalogue::V2Sign::Absent,
+                encryption: ::wechatpay_notify::catalogue::V2Encryption::ApiV2KeyEcb {
+                    field: "req_info",
+                    root: "root",
+                },
+                recognise: ::wechatpay_notify::catalogue::V2Recognise::AnyPresent {
+                    fields: &["req_info"],
+                    priority: 40,
+                },
+                reply: ::wechatpay_notify::catalogue::V2ReplyStyle::ReturnCode,
+                envelope: &[
+                    "return_code",
+                    "return_msg",
+                    "appid",
+                    "mch_id",
+                    "sub_appid",
+                    "sub_mch_id",
+                    "nonce_str",
+                ],
+                repeated: &[],
+                json: &[],
+                merchant: &["sub_mch_id", "mch_id"],
+                state: Some("refund_status"),
+            },
+        ),
+    },
+    ::wechatpay_notify::catalogue::KindInfo {
+        id: "v2:transaction-success",
+        event_type: None,
+        variant: None,
+        format: ::wechatpay_notify::catalogue::WireFormat::V2Xml,
+        title: "普通支付通知",
+        rust_type: "V2TransactionSuccess",
+        schema: "schema/kinds/v2-transaction-success.yaml",
+        docs: &[
+            "https://pay.weixin.qq.com/wiki/doc/api/jsapi.php?chapter=9_7&index=8",
+            "https://pay.weixin.qq.com/wiki/doc/api/native.php?chapter=9_7&index=8",
+            "https://pay.weixin.qq.com/doc/v2/merchant/4011937248",
+            "https://pay.weixin.qq.com/doc/v2/partner/4011984263",
+        ],
+        original_type: None,
+        retry_schedule: &[
+            15, 15, 30, 180, 600, 1200, 1800, 1800, 1800, 3600, 10800, 10800, 10800,
+            21600, 21600,
+        ],
+        business_key: &["out_trade_no"],
+        cross_check: &["appid", "mch_id", "sub_mch_id", "out_trade_no", "total_fee"],
+        trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+        v2: Some(
+            &::wechatpay_notify::catalogue::V2Spec {
+                sign: ::wechatpay_notify::catalogue::V2Sign::Required {
+                    algorithm_field: "sign_type",
+                    default: ::wechatpay_notify::catalogue::V2SignDefault::ByLength,
+                },
+                encryption: ::wechatpay_notify::catalogue::V2Encryption::None,
+                recognise: ::wechatpay_notify::catalogue::V2Recognise::AnyPresent {
+                    fields: &["transaction_id", "out_trade_no"],
+                    priority: 10,
+                },
+                reply: ::wechatpay_notify::catalogue::V2ReplyStyle::ReturnCode,
+                envelope: &[],
+                repeated: &[
+                    ::wechatpay_notify::catalogue::V2Repeated {
+                        field: "coupons",
+                        members: &["coupon_type", "coupon_id", "coupon_fee"],
+                        unnumbered: &["coupon_type", "coupon_id"],
+                    },
+                ],
+                json: &["promotion_detail"],
+                merchant: &["sub_mch_id", "mch_id"],
+                state: Some("result_code"),
+            },
+        ),
+    },
+    ::wechatpay_notify::catalogue::KindInfo {
+        id: "v2:vehicle-state-changed-for-parking",
+        event_type: None,
+        variant: None,
+        format: ::wechatpay_notify::catalogue::WireFormat::V2Xml,
+        title: "车牌状态变更通知",
+        rust_type: "V2VehicleStateChangedForParking",
+        schema: "schema/kinds/v2-vehicle-state-changed-for-parking.yaml",
+        docs: &[
+            "https://pay.weixin.qq.com/wiki/doc/api/vehicle_v2.php?chapter=20_912&index=12",
+            "https://pay.weixin.qq.com/doc/v2/merchant/4011987424",
+            "https://pay.weixin.qq.com/doc/v2/partner/4011988215",
+        ],
+        original_type: None,
+        retry_schedule: &[6, 12, 24, 48, 96, 192, 384, 768, 1536],
+        business_key: &["plate_number", "vehicle_event_createtime"],
+        cross_check: &["appid", "mch_id", "sub_mch_id"],
+        trust: ::wechatpay_notify::catalogue::Trust::Authenticated,
+        v2: Some(
+            &::wechatpay_notify::catalogue::V2Spec {
+                sign: ::wechatpay_notify::catalogue::V2Sign::Required {
+                    algorithm_field: "sign_type",
+                    default: ::wechatpay_notify::catalogue::V2SignDefault::HmacSha256,
+                },
+                encryption: ::wechatpay_notify::catalogue::V2Encryption::None,
+                recognise: ::wechatpay_notify::catalogue::V2Recognise::AnyPresent {
+                    fields: &["vehicle_event_type", "plate_number"],
+                    priority: 20,
+                },
+                reply: ::wechatpay_notify::catalogue::V2ReplyStyle::ReturnCode,
+                envelope: &[],
+                repeated: &[],
+                json: &[],
+                merchant: &["sub_mch_id", "mch_id"],
+                state: Some("vehicle_event_type"),
+            },
+        ),
     },
 ];
 /// What [`classify`] made of an APIv3 notification.
@@ -2901,6 +3478,22 @@ pub enum Notification {
     ViolationIntercept(super::kinds::ViolationIntercept),
     /// `VIOLATION.PUNISH`: 商户平台处罚通知
     ViolationPunish(super::kinds::ViolationPunish),
+    /// `v2:CHECK.FAIL`: 免压租借/速住付用户确认订单失败通知
+    V2CheckFail(super::kinds::V2CheckFail),
+    /// `v2:CHECK.SUCCESS`: 免压租借/速住付用户成功确认订单通知
+    V2CheckSuccess(super::kinds::V2CheckSuccess),
+    /// `v2:TRANSACTION.FAIL`: 免压租借/速住付用户支付订单失败通知
+    V2TransactionFailPayscore(super::kinds::V2TransactionFailPayscore),
+    /// `v2:TRANSACTION.SUCCESS`: 免压租借/速住付用户支付成功订单通知
+    V2TransactionSuccessPayscore(super::kinds::V2TransactionSuccessPayscore),
+    /// `v2:combined-transactions-success`: 合单支付通知
+    V2CombinedTransactionsSuccess(super::kinds::V2CombinedTransactionsSuccess),
+    /// `v2:refund-processed`: 退款结果通知
+    V2RefundProcessed(super::kinds::V2RefundProcessed),
+    /// `v2:transaction-success`: 普通支付通知
+    V2TransactionSuccess(super::kinds::V2TransactionSuccess),
+    /// `v2:vehicle-state-changed-for-parking`: 车牌状态变更通知
+    V2VehicleStateChangedForParking(super::kinds::V2VehicleStateChangedForParking),
     /// A notification of an event_type the catalogue does not know, kept as raw JSON.
     Unknown(::wechatpay_notify::catalogue::UnknownNotification),
 }
@@ -3033,6 +3626,22 @@ impl Notification {
             Notification::ViolationAppeal(_) => Some(Kind::ViolationAppeal),
             Notification::ViolationIntercept(_) => Some(Kind::ViolationIntercept),
             Notification::ViolationPunish(_) => Some(Kind::ViolationPunish),
+            Notification::V2CheckFail(_) => Some(Kind::V2CheckFail),
+            Notification::V2CheckSuccess(_) => Some(Kind::V2CheckSuccess),
+            Notification::V2TransactionFailPayscore(_) => {
+                Some(Kind::V2TransactionFailPayscore)
+            }
+            Notification::V2TransactionSuccessPayscore(_) => {
+                Some(Kind::V2TransactionSuccessPayscore)
+            }
+            Notification::V2CombinedTransactionsSuccess(_) => {
+                Some(Kind::V2CombinedTransactionsSuccess)
+            }
+            Notification::V2RefundProcessed(_) => Some(Kind::V2RefundProcessed),
+            Notification::V2TransactionSuccess(_) => Some(Kind::V2TransactionSuccess),
+            Notification::V2VehicleStateChangedForParking(_) => {
+                Some(Kind::V2VehicleStateChangedForParking)
+            }
             Notification::Unknown(_) => None,
         }
     }
@@ -3249,6 +3858,30 @@ impl Notification {
                 Some(::wechatpay_notify::catalogue::KindType::business_fact(v))
             }
             Notification::ViolationPunish(v) => {
+                Some(::wechatpay_notify::catalogue::KindType::business_fact(v))
+            }
+            Notification::V2CheckFail(v) => {
+                Some(::wechatpay_notify::catalogue::KindType::business_fact(v))
+            }
+            Notification::V2CheckSuccess(v) => {
+                Some(::wechatpay_notify::catalogue::KindType::business_fact(v))
+            }
+            Notification::V2TransactionFailPayscore(v) => {
+                Some(::wechatpay_notify::catalogue::KindType::business_fact(v))
+            }
+            Notification::V2TransactionSuccessPayscore(v) => {
+                Some(::wechatpay_notify::catalogue::KindType::business_fact(v))
+            }
+            Notification::V2CombinedTransactionsSuccess(v) => {
+                Some(::wechatpay_notify::catalogue::KindType::business_fact(v))
+            }
+            Notification::V2RefundProcessed(v) => {
+                Some(::wechatpay_notify::catalogue::KindType::business_fact(v))
+            }
+            Notification::V2TransactionSuccess(v) => {
+                Some(::wechatpay_notify::catalogue::KindType::business_fact(v))
+            }
+            Notification::V2VehicleStateChangedForParking(v) => {
                 Some(::wechatpay_notify::catalogue::KindType::business_fact(v))
             }
             Notification::Unknown(_) => None,
@@ -3469,6 +4102,30 @@ impl ::wechatpay_notify::validate::Validate for Notification {
             Notification::ViolationPunish(v) => {
                 ::wechatpay_notify::validate::Validate::validate_into(v, path, out)
             }
+            Notification::V2CheckFail(v) => {
+                ::wechatpay_notify::validate::Validate::validate_into(v, path, out)
+            }
+            Notification::V2CheckSuccess(v) => {
+                ::wechatpay_notify::validate::Validate::validate_into(v, path, out)
+            }
+            Notification::V2TransactionFailPayscore(v) => {
+                ::wechatpay_notify::validate::Validate::validate_into(v, path, out)
+            }
+            Notification::V2TransactionSuccessPayscore(v) => {
+                ::wechatpay_notify::validate::Validate::validate_into(v, path, out)
+            }
+            Notification::V2CombinedTransactionsSuccess(v) => {
+                ::wechatpay_notify::validate::Validate::validate_into(v, path, out)
+            }
+            Notification::V2RefundProcessed(v) => {
+                ::wechatpay_notify::validate::Validate::validate_into(v, path, out)
+            }
+            Notification::V2TransactionSuccess(v) => {
+                ::wechatpay_notify::validate::Validate::validate_into(v, path, out)
+            }
+            Notification::V2VehicleStateChangedForParking(v) => {
+                ::wechatpay_notify::validate::Validate::validate_into(v, path, out)
+            }
             Notification::Unknown(_) => {}
         }
     }
@@ -3614,6 +4271,22 @@ impl ::serde::Serialize for Notification {
             Notification::ViolationAppeal(v) => ::serde::Serialize::serialize(v, s),
             Notification::ViolationIntercept(v) => ::serde::Serialize::serialize(v, s),
             Notification::ViolationPunish(v) => ::serde::Serialize::serialize(v, s),
+            Notification::V2CheckFail(v) => ::serde::Serialize::serialize(v, s),
+            Notification::V2CheckSuccess(v) => ::serde::Serialize::serialize(v, s),
+            Notification::V2TransactionFailPayscore(v) => {
+                ::serde::Serialize::serialize(v, s)
+            }
+            Notification::V2TransactionSuccessPayscore(v) => {
+                ::serde::Serialize::serialize(v, s)
+            }
+            Notification::V2CombinedTransactionsSuccess(v) => {
+                ::serde::Serialize::serialize(v, s)
+            }
+            Notification::V2RefundProcessed(v) => ::serde::Serialize::serialize(v, s),
+            Notification::V2TransactionSuccess(v) => ::serde::Serialize::serialize(v, s),
+            Notification::V2VehicleStateChangedForParking(v) => {
+                ::serde::Serialize::serialize(v, s)
+            }
             Notification::Unknown(v) => ::serde::Serialize::serialize(&v.resource, s),
         }
     }
@@ -3823,6 +4496,30 @@ impl ::core::fmt::Debug for Notification {
             }
             Notification::ViolationPunish(v) => {
                 f.debug_tuple("ViolationPunish").field(v).finish()
+            }
+            Notification::V2CheckFail(v) => {
+                f.debug_tuple("V2CheckFail").field(v).finish()
+            }
+            Notification::V2CheckSuccess(v) => {
+                f.debug_tuple("V2CheckSuccess").field(v).finish()
+            }
+            Notification::V2TransactionFailPayscore(v) => {
+                f.debug_tuple("V2TransactionFailPayscore").field(v).finish()
+            }
+            Notification::V2TransactionSuccessPayscore(v) => {
+                f.debug_tuple("V2TransactionSuccessPayscore").field(v).finish()
+            }
+            Notification::V2CombinedTransactionsSuccess(v) => {
+                f.debug_tuple("V2CombinedTransactionsSuccess").field(v).finish()
+            }
+            Notification::V2RefundProcessed(v) => {
+                f.debug_tuple("V2RefundProcessed").field(v).finish()
+            }
+            Notification::V2TransactionSuccess(v) => {
+                f.debug_tuple("V2TransactionSuccess").field(v).finish()
+            }
+            Notification::V2VehicleStateChangedForParking(v) => {
+                f.debug_tuple("V2VehicleStateChangedForParking").field(v).finish()
             }
             Notification::Unknown(v) => f.debug_tuple("Unknown").field(v).finish(),
         }

@@ -19,6 +19,13 @@ pub enum KeyError {
     #[error("the APIv2 key is empty")]
     EmptyApiV2Key,
 
+    /// The storage key is not 32 bytes (64 hexadecimal digits).
+    #[error("the storage key must be exactly 32 bytes (64 hex digits), found {found}")]
+    StorageKey {
+        /// How many bytes were given.
+        found: usize,
+    },
+
     /// The text is not a PEM block this SDK reads.
     #[error("not a PEM document: {reason}")]
     Pem {

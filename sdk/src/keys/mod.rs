@@ -15,5 +15,5 @@ mod verifying;
 pub use error::KeyError;
 pub use id::{KeyIdKind, PUBLIC_KEY_ID_PREFIX};
 pub use keyring::Keyring;
-pub use secret::{ApiV2Key, ApiV3Key};
+pub use secret::{ApiV2Key, ApiV3Key, StorageKey};
 pub use verifying::VerifyingKey;

@@ -108,3 +108,71 @@ impl fmt::Debug for ApiV2Key {
         f.write_str("ApiV2Key(<redacted>)")
     }
 }
+
+/// The merchant's key for data at rest: the service seals each APIv2 body with it
+/// (AES-256-GCM) before the ledger stores it, so no personal data an APIv2 body carries in
+/// clear (openid, plate numbers) is stored in clear. (APIv3 bodies are stored as received:
+/// their resource is already sealed with the APIv3 key.)
+///
+/// Exactly 32 bytes. Zeroed on drop; `Debug` never shows it. Keep it as long as the stored
+/// requests: without it they cannot be replayed.
+///
+/// ```
+/// use wechatpay_notify::keys::StorageKey;
+///
+/// let key = StorageKey::from_hex(&"ab".repeat(32)).unwrap();
+/// assert_eq!(format!("{key:?}"), "StorageKey(<redacted>)");
+/// assert!(StorageKey::from_hex("abcd").is_err());
+/// ```
+#[derive(Clone, Zeroize, ZeroizeOnDrop)]
+pub struct StorageKey([u8; 32]);
+
+impl StorageKey {
+    /// The key from its 32 raw bytes.
+    ///
+    /// # Errors
+    /// [`KeyError::StorageKey`] unless `bytes` is 32 bytes long.
+    pub fn new(bytes: &[u8]) -> Result<Self, KeyError> {
+        let key: [u8; 32] = bytes
+            .try_into()
+            .map_err(|_| KeyError::StorageKey { found: bytes.len() })?;
+        Ok(StorageKey(key))
+    }
+
+    /// The key from 64 hexadecimal digits (surrounding whitespace trimmed), as a file or an
+    /// environment variable holds it.
+    ///
+    /// # Errors
+    /// [`KeyError::StorageKey`] unless 64 hexadecimal digits remain.
+    pub fn from_hex(text: &str) -> Result<Self, KeyError> {
+        let text = text.trim();
+        let digit = |c: u8| (c as char).to_digit(16).map(|d| d as u8);
+        let bytes: Option<Vec<u8>> = text
+            .as_bytes()
+            .chunks(2)
+            .map(|p| Some(digit(p[0])? << 4 | digit(*p.get(1)?)?))
+            .collect();
+        match bytes {
+            Some(b) if b.len() == 32 => StorageKey::new(&b),
+            _ => Err(KeyError::StorageKey {
+                found: text.len() / 2,
+            }),
+        }
+    }
+
+    /// A fresh random key (store it: requests sealed with it cannot be opened without it).
+    pub fn generate() -> Self {
+        StorageKey(crate::crypto::random_bytes())
+    }
+
+    /// The raw key bytes, for the AEAD.
+    pub(crate) fn expose(&self) -> &[u8; 32] {
+        &self.0
+    }
+}
+
+impl fmt::Debug for StorageKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("StorageKey(<redacted>)")
+    }
+}

@@ -40,6 +40,7 @@ impl ::wechatpay_notify::validate::Validate for ComplaintCreate {
         );
     }
 }
+impl ::wechatpay_notify::catalogue::AuthenticatedKind for ComplaintCreate {}
 impl ::wechatpay_notify::catalogue::KindType for ComplaintCreate {
     const ID: &'static str = "COMPLAINT.CREATE";
     type Reply = ::wechatpay_notify::catalogue::NoReply;

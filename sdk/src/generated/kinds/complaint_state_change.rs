@@ -40,6 +40,7 @@ impl ::wechatpay_notify::validate::Validate for ComplaintStateChange {
         );
     }
 }
+impl ::wechatpay_notify::catalogue::AuthenticatedKind for ComplaintStateChange {}
 impl ::wechatpay_notify::catalogue::KindType for ComplaintStateChange {
     const ID: &'static str = "COMPLAINT.STATE_CHANGE";
     type Reply = ::wechatpay_notify::catalogue::NoReply;

@@ -96,6 +96,7 @@ impl ::wechatpay_notify::validate::Validate for CouponSend {
         }
     }
 }
+impl ::wechatpay_notify::catalogue::AuthenticatedKind for CouponSend {}
 impl ::wechatpay_notify::catalogue::KindType for CouponSend {
     const ID: &'static str = "COUPON.SEND";
     type Reply = ::wechatpay_notify::catalogue::NoReply;

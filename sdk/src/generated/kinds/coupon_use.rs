@@ -170,6 +170,7 @@ impl ::wechatpay_notify::validate::Validate for CouponUse {
         }
     }
 }
+impl ::wechatpay_notify::catalogue::AuthenticatedKind for CouponUse {}
 impl ::wechatpay_notify::catalogue::KindType for CouponUse {
     const ID: &'static str = "COUPON.USE";
     type Reply = ::wechatpay_notify::catalogue::NoReply;

@@ -153,6 +153,7 @@ impl ::wechatpay_notify::validate::Validate for DiscountCardAgreementEnded {
         }
     }
 }
+impl ::wechatpay_notify::catalogue::AuthenticatedKind for DiscountCardAgreementEnded {}
 impl ::wechatpay_notify::catalogue::KindType for DiscountCardAgreementEnded {
     const ID: &'static str = "DISCOUNT_CARD.AGREEMENT_ENDED";
     type Reply = ::wechatpay_notify::catalogue::NoReply;

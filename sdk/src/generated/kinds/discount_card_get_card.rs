@@ -269,6 +269,7 @@ impl ::wechatpay_notify::validate::Validate for DiscountCardGetCard {
         }
     }
 }
+impl ::wechatpay_notify::catalogue::AuthenticatedKind for DiscountCardGetCard {}
 impl ::wechatpay_notify::catalogue::KindType for DiscountCardGetCard {
     const ID: &'static str = "DISCOUNT_CARD.GET_CARD";
     type Reply = ::wechatpay_notify::catalogue::NoReply;

@@ -228,6 +228,7 @@ impl ::wechatpay_notify::validate::Validate for DiscountCardSettlement {
         }
     }
 }
+impl ::wechatpay_notify::catalogue::AuthenticatedKind for DiscountCardSettlement {}
 impl ::wechatpay_notify::catalogue::KindType for DiscountCardSettlement {
     const ID: &'static str = "DISCOUNT_CARD.SETTLEMENT";
     type Reply = ::wechatpay_notify::catalogue::NoReply;

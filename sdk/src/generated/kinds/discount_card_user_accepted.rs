@@ -152,6 +152,7 @@ impl ::wechatpay_notify::validate::Validate for DiscountCardUserAccepted {
         }
     }
 }
+impl ::wechatpay_notify::catalogue::AuthenticatedKind for DiscountCardUserAccepted {}
 impl ::wechatpay_notify::catalogue::KindType for DiscountCardUserAccepted {
     const ID: &'static str = "DISCOUNT_CARD.USER_ACCEPTED";
     type Reply = ::wechatpay_notify::catalogue::NoReply;

@@ -157,6 +157,7 @@ impl ::wechatpay_notify::validate::Validate for DiscountCardUserPaid {
         }
     }
 }
+impl ::wechatpay_notify::catalogue::AuthenticatedKind for DiscountCardUserPaid {}
 impl ::wechatpay_notify::catalogue::KindType for DiscountCardUserPaid {
     const ID: &'static str = "DISCOUNT_CARD.USER_PAID";
     type Reply = ::wechatpay_notify::catalogue::NoReply;

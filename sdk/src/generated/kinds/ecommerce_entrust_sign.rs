@@ -88,6 +88,7 @@ impl ::wechatpay_notify::validate::Validate for EcommerceEntrustSign {
         }
     }
 }
+impl ::wechatpay_notify::catalogue::AuthenticatedKind for EcommerceEntrustSign {}
 impl ::wechatpay_notify::catalogue::KindType for EcommerceEntrustSign {
     const ID: &'static str = "ECOMMERCE_ENTRUST.SIGN";
     type Reply = ::wechatpay_notify::catalogue::NoReply;

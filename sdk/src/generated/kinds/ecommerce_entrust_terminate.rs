@@ -83,6 +83,7 @@ impl ::wechatpay_notify::validate::Validate for EcommerceEntrustTerminate {
         }
     }
 }
+impl ::wechatpay_notify::catalogue::AuthenticatedKind for EcommerceEntrustTerminate {}
 impl ::wechatpay_notify::catalogue::KindType for EcommerceEntrustTerminate {
     const ID: &'static str = "ECOMMERCE_ENTRUST.TERMINATE";
     type Reply = ::wechatpay_notify::catalogue::NoReply;

@@ -66,6 +66,8 @@ impl ::wechatpay_notify::validate::Validate for EduSchoolPayUserDebtStateUpdate 
         );
     }
 }
+impl ::wechatpay_notify::catalogue::AuthenticatedKind
+for EduSchoolPayUserDebtStateUpdate {}
 impl ::wechatpay_notify::catalogue::KindType for EduSchoolPayUserDebtStateUpdate {
     const ID: &'static str = "EDU_SCHOOL_PAY.USER_DEBT_STATE_UPDATE";
     type Reply = ::wechatpay_notify::catalogue::NoReply;

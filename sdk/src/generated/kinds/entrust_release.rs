@@ -68,6 +68,7 @@ impl ::wechatpay_notify::validate::Validate for EntrustRelease {
         );
     }
 }
+impl ::wechatpay_notify::catalogue::AuthenticatedKind for EntrustRelease {}
 impl ::wechatpay_notify::catalogue::KindType for EntrustRelease {
     const ID: &'static str = "ENTRUST.RELEASE";
     type Reply = ::wechatpay_notify::catalogue::NoReply;

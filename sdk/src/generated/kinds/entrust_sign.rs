@@ -149,6 +149,7 @@ impl ::wechatpay_notify::validate::Validate for EntrustSign {
         }
     }
 }
+impl ::wechatpay_notify::catalogue::AuthenticatedKind for EntrustSign {}
 impl ::wechatpay_notify::catalogue::KindType for EntrustSign {
     const ID: &'static str = "ENTRUST.SIGN";
     type Reply = ::wechatpay_notify::catalogue::NoReply;

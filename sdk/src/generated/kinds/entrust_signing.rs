@@ -68,6 +68,7 @@ impl ::wechatpay_notify::validate::Validate for EntrustSigning {
         );
     }
 }
+impl ::wechatpay_notify::catalogue::AuthenticatedKind for EntrustSigning {}
 impl ::wechatpay_notify::catalogue::KindType for EntrustSigning {
     const ID: &'static str = "ENTRUST.SIGNING";
     type Reply = ::wechatpay_notify::catalogue::NoReply;

@@ -149,6 +149,7 @@ impl ::wechatpay_notify::validate::Validate for EntrustTerminate {
         }
     }
 }
+impl ::wechatpay_notify::catalogue::AuthenticatedKind for EntrustTerminate {}
 impl ::wechatpay_notify::catalogue::KindType for EntrustTerminate {
     const ID: &'static str = "ENTRUST.TERMINATE";
     type Reply = ::wechatpay_notify::catalogue::NoReply;

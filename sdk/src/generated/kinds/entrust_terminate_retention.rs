@@ -59,6 +59,7 @@ impl ::wechatpay_notify::validate::Validate for EntrustTerminateRetention {
         }
     }
 }
+impl ::wechatpay_notify::catalogue::AuthenticatedKind for EntrustTerminateRetention {}
 impl ::wechatpay_notify::catalogue::KindType for EntrustTerminateRetention {
     const ID: &'static str = "ENTRUST.TERMINATE_RETENTION";
     type Reply = EntrustTerminateRetentionReply;

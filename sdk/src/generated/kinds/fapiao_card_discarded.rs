@@ -59,6 +59,7 @@ impl ::wechatpay_notify::validate::Validate for FapiaoCardDiscarded {
         );
     }
 }
+impl ::wechatpay_notify::catalogue::AuthenticatedKind for FapiaoCardDiscarded {}
 impl ::wechatpay_notify::catalogue::KindType for FapiaoCardDiscarded {
     const ID: &'static str = "FAPIAO.CARD_DISCARDED";
     type Reply = ::wechatpay_notify::catalogue::NoReply;

@@ -59,6 +59,7 @@ impl ::wechatpay_notify::validate::Validate for FapiaoCardInserted {
         );
     }
 }
+impl ::wechatpay_notify::catalogue::AuthenticatedKind for FapiaoCardInserted {}
 impl ::wechatpay_notify::catalogue::KindType for FapiaoCardInserted {
     const ID: &'static str = "FAPIAO.CARD_INSERTED";
     type Reply = ::wechatpay_notify::catalogue::NoReply;

@@ -59,6 +59,7 @@ impl ::wechatpay_notify::validate::Validate for FapiaoIssued {
         );
     }
 }
+impl ::wechatpay_notify::catalogue::AuthenticatedKind for FapiaoIssued {}
 impl ::wechatpay_notify::catalogue::KindType for FapiaoIssued {
     const ID: &'static str = "FAPIAO.ISSUED";
     type Reply = ::wechatpay_notify::catalogue::NoReply;

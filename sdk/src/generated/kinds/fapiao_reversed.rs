@@ -59,6 +59,7 @@ impl ::wechatpay_notify::validate::Validate for FapiaoReversed {
         );
     }
 }
+impl ::wechatpay_notify::catalogue::AuthenticatedKind for FapiaoReversed {}
 impl ::wechatpay_notify::catalogue::KindType for FapiaoReversed {
     const ID: &'static str = "FAPIAO.REVERSED";
     type Reply = ::wechatpay_notify::catalogue::NoReply;

@@ -56,6 +56,7 @@ impl ::wechatpay_notify::validate::Validate for FapiaoUserApplied {
         }
     }
 }
+impl ::wechatpay_notify::catalogue::AuthenticatedKind for FapiaoUserApplied {}
 impl ::wechatpay_notify::catalogue::KindType for FapiaoUserApplied {
     const ID: &'static str = "FAPIAO.USER_APPLIED";
     type Reply = ::wechatpay_notify::catalogue::NoReply;

@@ -115,6 +115,7 @@ impl ::wechatpay_notify::validate::Validate for HirePowerBankReceiveInsurance {
         }
     }
 }
+impl ::wechatpay_notify::catalogue::AuthenticatedKind for HirePowerBankReceiveInsurance {}
 impl ::wechatpay_notify::catalogue::KindType for HirePowerBankReceiveInsurance {
     const ID: &'static str = "HIRE_POWER_BANK.RECEIVE_INSURANCE";
     type Reply = ::wechatpay_notify::catalogue::NoReply;

@@ -113,6 +113,7 @@ impl ::wechatpay_notify::validate::Validate for InsuranceEntrustRenew {
         );
     }
 }
+impl ::wechatpay_notify::catalogue::AuthenticatedKind for InsuranceEntrustRenew {}
 impl ::wechatpay_notify::catalogue::KindType for InsuranceEntrustRenew {
     const ID: &'static str = "INSURANCE_ENTRUST.RENEW";
     type Reply = ::wechatpay_notify::catalogue::NoReply;

@@ -113,6 +113,7 @@ impl ::wechatpay_notify::validate::Validate for InsuranceEntrustSign {
         );
     }
 }
+impl ::wechatpay_notify::catalogue::AuthenticatedKind for InsuranceEntrustSign {}
 impl ::wechatpay_notify::catalogue::KindType for InsuranceEntrustSign {
     const ID: &'static str = "INSURANCE_ENTRUST.SIGN";
     type Reply = ::wechatpay_notify::catalogue::NoReply;

@@ -113,6 +113,7 @@ impl ::wechatpay_notify::validate::Validate for InsuranceEntrustTerminate {
         );
     }
 }
+impl ::wechatpay_notify::catalogue::AuthenticatedKind for InsuranceEntrustTerminate {}
 impl ::wechatpay_notify::catalogue::KindType for InsuranceEntrustTerminate {
     const ID: &'static str = "INSURANCE_ENTRUST.TERMINATE";
     type Reply = ::wechatpay_notify::catalogue::NoReply;

@@ -46,6 +46,7 @@ impl ::wechatpay_notify::validate::Validate for MallAuthActivateCard {
         );
     }
 }
+impl ::wechatpay_notify::catalogue::AuthenticatedKind for MallAuthActivateCard {}
 impl ::wechatpay_notify::catalogue::KindType for MallAuthActivateCard {
     const ID: &'static str = "MALL_AUTH.ACTIVATE_CARD";
     type Reply = ::wechatpay_notify::catalogue::NoReply;

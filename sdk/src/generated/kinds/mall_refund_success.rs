@@ -90,6 +90,7 @@ impl ::wechatpay_notify::validate::Validate for MallRefundSuccess {
         );
     }
 }
+impl ::wechatpay_notify::catalogue::AuthenticatedKind for MallRefundSuccess {}
 impl ::wechatpay_notify::catalogue::KindType for MallRefundSuccess {
     const ID: &'static str = "MALL_REFUND.SUCCESS";
     type Reply = ::wechatpay_notify::catalogue::NoReply;

@@ -95,6 +95,7 @@ impl ::wechatpay_notify::validate::Validate for MallTransactionSuccess {
         }
     }
 }
+impl ::wechatpay_notify::catalogue::AuthenticatedKind for MallTransactionSuccess {}
 impl ::wechatpay_notify::catalogue::KindType for MallTransactionSuccess {
     const ID: &'static str = "MALL_TRANSACTION.SUCCESS";
     type Reply = ::wechatpay_notify::catalogue::NoReply;

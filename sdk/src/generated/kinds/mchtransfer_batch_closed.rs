@@ -133,6 +133,7 @@ impl ::wechatpay_notify::validate::Validate for MchtransferBatchClosed {
         }
     }
 }
+impl ::wechatpay_notify::catalogue::AuthenticatedKind for MchtransferBatchClosed {}
 impl ::wechatpay_notify::catalogue::KindType for MchtransferBatchClosed {
     const ID: &'static str = "MCHTRANSFER.BATCH.CLOSED";
     type Reply = ::wechatpay_notify::catalogue::NoReply;

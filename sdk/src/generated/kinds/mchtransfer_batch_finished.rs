@@ -123,6 +123,7 @@ impl ::wechatpay_notify::validate::Validate for MchtransferBatchFinished {
         }
     }
 }
+impl ::wechatpay_notify::catalogue::AuthenticatedKind for MchtransferBatchFinished {}
 impl ::wechatpay_notify::catalogue::KindType for MchtransferBatchFinished {
     const ID: &'static str = "MCHTRANSFER.BATCH.FINISHED";
     type Reply = ::wechatpay_notify::catalogue::NoReply;

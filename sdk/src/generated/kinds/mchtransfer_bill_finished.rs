@@ -96,6 +96,7 @@ impl ::wechatpay_notify::validate::Validate for MchtransferBillFinished {
         }
     }
 }
+impl ::wechatpay_notify::catalogue::AuthenticatedKind for MchtransferBillFinished {}
 impl ::wechatpay_notify::catalogue::KindType for MchtransferBillFinished {
     const ID: &'static str = "MCHTRANSFER.BILL.FINISHED";
     type Reply = ::wechatpay_notify::catalogue::NoReply;

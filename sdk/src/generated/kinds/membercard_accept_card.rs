@@ -83,6 +83,7 @@ impl ::wechatpay_notify::validate::Validate for MembercardAcceptCard {
         }
     }
 }
+impl ::wechatpay_notify::catalogue::AuthenticatedKind for MembercardAcceptCard {}
 impl ::wechatpay_notify::catalogue::KindType for MembercardAcceptCard {
     const ID: &'static str = "MEMBERCARD.ACCEPT_CARD";
     type Reply = ::wechatpay_notify::catalogue::NoReply;

@@ -79,6 +79,7 @@ impl ::wechatpay_notify::validate::Validate for MembercardActivateCard {
         }
     }
 }
+impl ::wechatpay_notify::catalogue::AuthenticatedKind for MembercardActivateCard {}
 impl ::wechatpay_notify::catalogue::KindType for MembercardActivateCard {
     const ID: &'static str = "MEMBERCARD.ACTIVATE_CARD";
     type Reply = ::wechatpay_notify::catalogue::NoReply;

@@ -62,6 +62,7 @@ impl ::wechatpay_notify::validate::Validate for MembercardUsercardManage {
         );
     }
 }
+impl ::wechatpay_notify::catalogue::AuthenticatedKind for MembercardUsercardManage {}
 impl ::wechatpay_notify::catalogue::KindType for MembercardUsercardManage {
     const ID: &'static str = "MEMBERCARD.USERCARD_MANAGE";
     type Reply = ::wechatpay_notify::catalogue::NoReply;

@@ -214,6 +214,37 @@ mod transaction_success_profitsharing;
 pub use transaction_success_profitsharing::{
     TransactionSuccessProfitsharing, TransactionSuccessProfitsharingExpected,
 };
+mod v2_check_fail;
+pub use v2_check_fail::{V2CheckFail, V2CheckFailExpected};
+mod v2_check_success;
+pub use v2_check_success::{V2CheckSuccess, V2CheckSuccessExpected};
+mod v2_combined_transactions_success;
+pub use v2_combined_transactions_success::{
+    V2CombinedTransactionsSuccess, V2CombinedTransactionsSuccessExpected, V2SubOrderList,
+    V2SubOrder,
+};
+mod v2_payscore_transaction_fail;
+pub use v2_payscore_transaction_fail::{
+    V2TransactionFailPayscore, V2TransactionFailPayscoreExpected,
+};
+mod v2_payscore_transaction_success;
+pub use v2_payscore_transaction_success::{
+    V2TransactionSuccessPayscore, V2TransactionSuccessPayscoreExpected,
+};
+mod v2_refund_processed;
+pub use v2_refund_processed::{
+    V2RefundProcessed, V2RefundProcessedExpected, V2RefundStatus, V2RefundAccount,
+    V2RefundRequestSource,
+};
+mod v2_transaction_success;
+pub use v2_transaction_success::{
+    V2TransactionSuccess, V2TransactionSuccessExpected, V2Coupon, V2CouponType,
+};
+mod v2_vehicle_state_changed_for_parking;
+pub use v2_vehicle_state_changed_for_parking::{
+    V2VehicleStateChangedForParking, V2VehicleStateChangedForParkingExpected,
+    V2VehicleEventType, V2VehicleEventDes, V2DeductMode,
+};
 mod vehicle_entrance_state_change;
 pub use vehicle_entrance_state_change::{
     VehicleEntranceStateChange, VehicleEntranceStateChangeExpected, ScoreParkingState,

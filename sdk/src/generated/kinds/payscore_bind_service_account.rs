@@ -63,6 +63,7 @@ impl ::wechatpay_notify::validate::Validate for PayscoreBindServiceAccount {
         );
     }
 }
+impl ::wechatpay_notify::catalogue::AuthenticatedKind for PayscoreBindServiceAccount {}
 impl ::wechatpay_notify::catalogue::KindType for PayscoreBindServiceAccount {
     const ID: &'static str = "PAYSCORE.BIND_SERVICE_ACCOUNT";
     type Reply = ::wechatpay_notify::catalogue::NoReply;

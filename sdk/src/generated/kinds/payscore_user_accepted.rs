@@ -160,6 +160,7 @@ impl ::wechatpay_notify::validate::Validate for PayscoreUserAccepted {
         }
     }
 }
+impl ::wechatpay_notify::catalogue::AuthenticatedKind for PayscoreUserAccepted {}
 impl ::wechatpay_notify::catalogue::KindType for PayscoreUserAccepted {
     const ID: &'static str = "PAYSCORE.USER_ACCEPTED";
     type Reply = ::wechatpay_notify::catalogue::NoReply;

@@ -203,6 +203,7 @@ impl ::wechatpay_notify::validate::Validate for PayscoreUserCancelSignPlan {
         }
     }
 }
+impl ::wechatpay_notify::catalogue::AuthenticatedKind for PayscoreUserCancelSignPlan {}
 impl ::wechatpay_notify::catalogue::KindType for PayscoreUserCancelSignPlan {
     const ID: &'static str = "PAYSCORE.USER_CANCEL_SIGN_PLAN";
     type Reply = ::wechatpay_notify::catalogue::NoReply;

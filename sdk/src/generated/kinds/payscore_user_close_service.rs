@@ -183,6 +183,7 @@ impl ::wechatpay_notify::validate::Validate for PayscoreUserCloseService {
         }
     }
 }
+impl ::wechatpay_notify::catalogue::AuthenticatedKind for PayscoreUserCloseService {}
 impl ::wechatpay_notify::catalogue::KindType for PayscoreUserCloseService {
     const ID: &'static str = "PAYSCORE.USER_CLOSE_SERVICE";
     type Reply = ::wechatpay_notify::catalogue::NoReply;

@@ -222,6 +222,8 @@ impl ::wechatpay_notify::validate::Validate for PayscoreUserCloseServiceEduschoo
         }
     }
 }
+impl ::wechatpay_notify::catalogue::AuthenticatedKind
+for PayscoreUserCloseServiceEduschoolpay {}
 impl ::wechatpay_notify::catalogue::KindType for PayscoreUserCloseServiceEduschoolpay {
     const ID: &'static str = "PAYSCORE.USER_CLOSE_SERVICE#EDUSCHOOLPAY";
     type Reply = ::wechatpay_notify::catalogue::NoReply;

@@ -183,6 +183,7 @@ impl ::wechatpay_notify::validate::Validate for PayscoreUserConfirm {
         }
     }
 }
+impl ::wechatpay_notify::catalogue::AuthenticatedKind for PayscoreUserConfirm {}
 impl ::wechatpay_notify::catalogue::KindType for PayscoreUserConfirm {
     const ID: &'static str = "PAYSCORE.USER_CONFIRM";
     type Reply = ::wechatpay_notify::catalogue::NoReply;

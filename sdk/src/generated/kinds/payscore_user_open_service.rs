@@ -183,6 +183,7 @@ impl ::wechatpay_notify::validate::Validate for PayscoreUserOpenService {
         }
     }
 }
+impl ::wechatpay_notify::catalogue::AuthenticatedKind for PayscoreUserOpenService {}
 impl ::wechatpay_notify::catalogue::KindType for PayscoreUserOpenService {
     const ID: &'static str = "PAYSCORE.USER_OPEN_SERVICE";
     type Reply = ::wechatpay_notify::catalogue::NoReply;

@@ -221,6 +221,8 @@ impl ::wechatpay_notify::validate::Validate for PayscoreUserOpenServiceEduschool
         }
     }
 }
+impl ::wechatpay_notify::catalogue::AuthenticatedKind
+for PayscoreUserOpenServiceEduschoolpay {}
 impl ::wechatpay_notify::catalogue::KindType for PayscoreUserOpenServiceEduschoolpay {
     const ID: &'static str = "PAYSCORE.USER_OPEN_SERVICE#EDUSCHOOLPAY";
     type Reply = ::wechatpay_notify::catalogue::NoReply;

@@ -183,6 +183,7 @@ impl ::wechatpay_notify::validate::Validate for PayscoreUserPaid {
         }
     }
 }
+impl ::wechatpay_notify::catalogue::AuthenticatedKind for PayscoreUserPaid {}
 impl ::wechatpay_notify::catalogue::KindType for PayscoreUserPaid {
     const ID: &'static str = "PAYSCORE.USER_PAID";
     type Reply = ::wechatpay_notify::catalogue::NoReply;

@@ -192,6 +192,7 @@ impl ::wechatpay_notify::validate::Validate for PayscoreUserSignPlan {
         }
     }
 }
+impl ::wechatpay_notify::catalogue::AuthenticatedKind for PayscoreUserSignPlan {}
 impl ::wechatpay_notify::catalogue::KindType for PayscoreUserSignPlan {
     const ID: &'static str = "PAYSCORE.USER_SIGN_PLAN";
     type Reply = ::wechatpay_notify::catalogue::NoReply;

@@ -152,6 +152,7 @@ impl ::wechatpay_notify::validate::Validate for ProfitsharingReturn {
         }
     }
 }
+impl ::wechatpay_notify::catalogue::AuthenticatedKind for ProfitsharingReturn {}
 impl ::wechatpay_notify::catalogue::KindType for ProfitsharingReturn {
     const ID: &'static str = "PROFITSHARING.RETURN";
     type Reply = ::wechatpay_notify::catalogue::NoReply;

@@ -152,6 +152,7 @@ impl ::wechatpay_notify::validate::Validate for ProfitsharingSuccess {
         }
     }
 }
+impl ::wechatpay_notify::catalogue::AuthenticatedKind for ProfitsharingSuccess {}
 impl ::wechatpay_notify::catalogue::KindType for ProfitsharingSuccess {
     const ID: &'static str = "PROFITSHARING.SUCCESS";
     type Reply = ::wechatpay_notify::catalogue::NoReply;

@@ -181,6 +181,7 @@ impl ::wechatpay_notify::validate::Validate for RechargeClosed {
         }
     }
 }
+impl ::wechatpay_notify::catalogue::AuthenticatedKind for RechargeClosed {}
 impl ::wechatpay_notify::catalogue::KindType for RechargeClosed {
     const ID: &'static str = "RECHARGE.CLOSED";
     type Reply = ::wechatpay_notify::catalogue::NoReply;

@@ -181,6 +181,7 @@ impl ::wechatpay_notify::validate::Validate for RechargeSuccess {
         }
     }
 }
+impl ::wechatpay_notify::catalogue::AuthenticatedKind for RechargeSuccess {}
 impl ::wechatpay_notify::catalogue::KindType for RechargeSuccess {
     const ID: &'static str = "RECHARGE.SUCCESS";
     type Reply = ::wechatpay_notify::catalogue::NoReply;

@@ -212,6 +212,7 @@ impl ::wechatpay_notify::validate::Validate for RefundAbnormal {
         }
     }
 }
+impl ::wechatpay_notify::catalogue::AuthenticatedKind for RefundAbnormal {}
 impl ::wechatpay_notify::catalogue::KindType for RefundAbnormal {
     const ID: &'static str = "REFUND.ABNORMAL";
     type Reply = ::wechatpay_notify::catalogue::NoReply;

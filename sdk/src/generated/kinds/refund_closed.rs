@@ -212,6 +212,7 @@ impl ::wechatpay_notify::validate::Validate for RefundClosed {
         }
     }
 }
+impl ::wechatpay_notify::catalogue::AuthenticatedKind for RefundClosed {}
 impl ::wechatpay_notify::catalogue::KindType for RefundClosed {
     const ID: &'static str = "REFUND.CLOSED";
     type Reply = ::wechatpay_notify::catalogue::NoReply;

@@ -231,6 +231,7 @@ impl ::wechatpay_notify::validate::Validate for RefundSuccess {
         }
     }
 }
+impl ::wechatpay_notify::catalogue::AuthenticatedKind for RefundSuccess {}
 impl ::wechatpay_notify::catalogue::KindType for RefundSuccess {
     const ID: &'static str = "REFUND.SUCCESS";
     type Reply = ::wechatpay_notify::catalogue::NoReply;

@@ -190,6 +190,8 @@ impl ::wechatpay_notify::validate::Validate for TransactionFailInsuranceEntrust 
         }
     }
 }
+impl ::wechatpay_notify::catalogue::AuthenticatedKind
+for TransactionFailInsuranceEntrust {}
 impl ::wechatpay_notify::catalogue::KindType for TransactionFailInsuranceEntrust {
     const ID: &'static str = "TRANSACTION.FAIL#INSURANCE_ENTRUST";
     type Reply = ::wechatpay_notify::catalogue::NoReply;

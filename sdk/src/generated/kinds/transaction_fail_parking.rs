@@ -277,6 +277,7 @@ impl ::wechatpay_notify::validate::Validate for TransactionFailParking {
         }
     }
 }
+impl ::wechatpay_notify::catalogue::AuthenticatedKind for TransactionFailParking {}
 impl ::wechatpay_notify::catalogue::KindType for TransactionFailParking {
     const ID: &'static str = "TRANSACTION.FAIL#PARKING";
     type Reply = ::wechatpay_notify::catalogue::NoReply;

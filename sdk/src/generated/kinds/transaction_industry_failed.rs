@@ -159,6 +159,7 @@ impl ::wechatpay_notify::validate::Validate for TransactionIndustryFailed {
         }
     }
 }
+impl ::wechatpay_notify::catalogue::AuthenticatedKind for TransactionIndustryFailed {}
 impl ::wechatpay_notify::catalogue::KindType for TransactionIndustryFailed {
     const ID: &'static str = "TRANSACTION.INDUSTRY_FAILED";
     type Reply = ::wechatpay_notify::catalogue::NoReply;

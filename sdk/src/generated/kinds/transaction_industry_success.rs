@@ -159,6 +159,7 @@ impl ::wechatpay_notify::validate::Validate for TransactionIndustrySuccess {
         }
     }
 }
+impl ::wechatpay_notify::catalogue::AuthenticatedKind for TransactionIndustrySuccess {}
 impl ::wechatpay_notify::catalogue::KindType for TransactionIndustrySuccess {
     const ID: &'static str = "TRANSACTION.INDUSTRY_SUCCESS";
     type Reply = ::wechatpay_notify::catalogue::NoReply;

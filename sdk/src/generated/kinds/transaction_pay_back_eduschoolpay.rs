@@ -155,6 +155,8 @@ impl ::wechatpay_notify::validate::Validate for TransactionPayBackEduschoolpay {
         }
     }
 }
+impl ::wechatpay_notify::catalogue::AuthenticatedKind
+for TransactionPayBackEduschoolpay {}
 impl ::wechatpay_notify::catalogue::KindType for TransactionPayBackEduschoolpay {
     const ID: &'static str = "TRANSACTION.PAY_BACK#EDUSCHOOLPAY";
     type Reply = ::wechatpay_notify::catalogue::NoReply;

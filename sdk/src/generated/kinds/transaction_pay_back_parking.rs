@@ -277,6 +277,7 @@ impl ::wechatpay_notify::validate::Validate for TransactionPayBackParking {
         }
     }
 }
+impl ::wechatpay_notify::catalogue::AuthenticatedKind for TransactionPayBackParking {}
 impl ::wechatpay_notify::catalogue::KindType for TransactionPayBackParking {
     const ID: &'static str = "TRANSACTION.PAY_BACK#PARKING";
     type Reply = ::wechatpay_notify::catalogue::NoReply;

@@ -201,6 +201,7 @@ impl ::wechatpay_notify::validate::Validate for TransactionSuccessBasic {
         }
     }
 }
+impl ::wechatpay_notify::catalogue::AuthenticatedKind for TransactionSuccessBasic {}
 impl ::wechatpay_notify::catalogue::KindType for TransactionSuccessBasic {
     const ID: &'static str = "TRANSACTION.SUCCESS#BASIC";
     type Reply = ::wechatpay_notify::catalogue::NoReply;

@@ -124,6 +124,7 @@ impl ::wechatpay_notify::validate::Validate for TransactionSuccessCombine {
         }
     }
 }
+impl ::wechatpay_notify::catalogue::AuthenticatedKind for TransactionSuccessCombine {}
 impl ::wechatpay_notify::catalogue::KindType for TransactionSuccessCombine {
     const ID: &'static str = "TRANSACTION.SUCCESS#COMBINE";
     type Reply = ::wechatpay_notify::catalogue::NoReply;

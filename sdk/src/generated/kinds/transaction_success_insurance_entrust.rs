@@ -193,6 +193,8 @@ impl ::wechatpay_notify::validate::Validate for TransactionSuccessInsuranceEntru
         }
     }
 }
+impl ::wechatpay_notify::catalogue::AuthenticatedKind
+for TransactionSuccessInsuranceEntrust {}
 impl ::wechatpay_notify::catalogue::KindType for TransactionSuccessInsuranceEntrust {
     const ID: &'static str = "TRANSACTION.SUCCESS#INSURANCE_ENTRUST";
     type Reply = ::wechatpay_notify::catalogue::NoReply;

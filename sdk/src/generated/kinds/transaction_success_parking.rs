@@ -277,6 +277,7 @@ impl ::wechatpay_notify::validate::Validate for TransactionSuccessParking {
         }
     }
 }
+impl ::wechatpay_notify::catalogue::AuthenticatedKind for TransactionSuccessParking {}
 impl ::wechatpay_notify::catalogue::KindType for TransactionSuccessParking {
     const ID: &'static str = "TRANSACTION.SUCCESS#PARKING";
     type Reply = ::wechatpay_notify::catalogue::NoReply;

@@ -222,6 +222,7 @@ impl ::wechatpay_notify::validate::Validate for TransactionSuccessPartner {
         }
     }
 }
+impl ::wechatpay_notify::catalogue::AuthenticatedKind for TransactionSuccessPartner {}
 impl ::wechatpay_notify::catalogue::KindType for TransactionSuccessPartner {
     const ID: &'static str = "TRANSACTION.SUCCESS#PARTNER";
     type Reply = ::wechatpay_notify::catalogue::NoReply;

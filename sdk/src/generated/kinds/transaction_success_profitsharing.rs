@@ -150,6 +150,8 @@ impl ::wechatpay_notify::validate::Validate for TransactionSuccessProfitsharing 
         }
     }
 }
+impl ::wechatpay_notify::catalogue::AuthenticatedKind
+for TransactionSuccessProfitsharing {}
 impl ::wechatpay_notify::catalogue::KindType for TransactionSuccessProfitsharing {
     const ID: &'static str = "TRANSACTION.SUCCESS#PROFITSHARING";
     type Reply = ::wechatpay_notify::catalogue::NoReply;

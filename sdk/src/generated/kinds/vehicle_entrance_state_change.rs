@@ -115,6 +115,7 @@ impl ::wechatpay_notify::validate::Validate for VehicleEntranceStateChange {
         );
     }
 }
+impl ::wechatpay_notify::catalogue::AuthenticatedKind for VehicleEntranceStateChange {}
 impl ::wechatpay_notify::catalogue::KindType for VehicleEntranceStateChange {
     const ID: &'static str = "VEHICLE.ENTRANCE_STATE_CHANGE";
     type Reply = ::wechatpay_notify::catalogue::NoReply;

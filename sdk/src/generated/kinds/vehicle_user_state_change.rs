@@ -66,6 +66,7 @@ impl ::wechatpay_notify::validate::Validate for VehicleUserStateChange {
         );
     }
 }
+impl ::wechatpay_notify::catalogue::AuthenticatedKind for VehicleUserStateChange {}
 impl ::wechatpay_notify::catalogue::KindType for VehicleUserStateChange {
     const ID: &'static str = "VEHICLE.USER_STATE_CHANGE";
     type Reply = ::wechatpay_notify::catalogue::NoReply;

@@ -76,6 +76,7 @@ impl ::wechatpay_notify::validate::Validate for ViolationAppeal {
         }
     }
 }
+impl ::wechatpay_notify::catalogue::AuthenticatedKind for ViolationAppeal {}
 impl ::wechatpay_notify::catalogue::KindType for ViolationAppeal {
     const ID: &'static str = "VIOLATION.APPEAL";
     type Reply = ::wechatpay_notify::catalogue::NoReply;

@@ -76,6 +76,7 @@ impl ::wechatpay_notify::validate::Validate for ViolationIntercept {
         }
     }
 }
+impl ::wechatpay_notify::catalogue::AuthenticatedKind for ViolationIntercept {}
 impl ::wechatpay_notify::catalogue::KindType for ViolationIntercept {
     const ID: &'static str = "VIOLATION.INTERCEPT";
     type Reply = ::wechatpay_notify::catalogue::NoReply;

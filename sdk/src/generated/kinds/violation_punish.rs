@@ -76,6 +76,7 @@ impl ::wechatpay_notify::validate::Validate for ViolationPunish {
         }
     }
 }
+impl ::wechatpay_notify::catalogue::AuthenticatedKind for ViolationPunish {}
 impl ::wechatpay_notify::catalogue::KindType for ViolationPunish {
     const ID: &'static str = "VIOLATION.PUNISH";
     type Reply = ::wechatpay_notify::catalogue::NoReply;
