@@ -7,8 +7,10 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use serde_json::json;
-use wechatpay_notify::dispatch::Delivery;
+use wechatpay_notify::catalogue::KindType;
+use wechatpay_notify::dispatch::{Delivery, Unconfirmed};
 use wechatpay_notify::error::HandlerError;
+use wechatpay_notify::generated::kinds::V2RefundProcessed;
 use wechatpay_notify::{Dispatcher, Notification};
 
 use crate::UsageError;
@@ -36,23 +38,43 @@ impl Sink {
         Ok(Sink { file })
     }
 
-    /// `dispatcher` with this sink as the handler of every kind.
+    /// `dispatcher` with this sink as the handler of every kind. The APIv2 refund notification,
+    /// which nothing authenticates, is written down as it claims to be, marked
+    /// `"confirmed": false`: the sink records, it does not act.
     pub fn handle_all(self, dispatcher: Dispatcher) -> Dispatcher {
-        dispatcher.fallback(move |d: Delivery<Notification>| {
-            let sink = self.clone();
-            async move { sink.write(&d) }
-        })
+        let unconfirmed = self.clone();
+        dispatcher
+            .on_unconfirmed(move |u: Unconfirmed<V2RefundProcessed>| {
+                let sink = unconfirmed.clone();
+                async move {
+                    let resource =
+                        serde_json::to_value(u.claimed()).map_err(HandlerError::failed)?;
+                    sink.write(json!({
+                        "id": u.meta().id,
+                        "kind": V2RefundProcessed::ID,
+                        "resource": resource,
+                        "confirmed": false,
+                    }))
+                }
+            })
+            .fallback(move |d: Delivery<Notification>| {
+                let sink = self.clone();
+                async move {
+                    let resource = match &d.resource {
+                        Notification::Unknown(u) => u.resource.clone(),
+                        n => serde_json::to_value(n).map_err(HandlerError::failed)?,
+                    };
+                    sink.write(
+                        json!({ "id": d.meta.id, "kind": d.resource.id(), "resource": resource }),
+                    )
+                }
+            })
     }
 
-    fn write(&self, d: &Delivery<Notification>) -> Result<(), HandlerError> {
+    fn write(&self, line: serde_json::Value) -> Result<(), HandlerError> {
         let Some(file) = &self.file else {
             return Ok(());
         };
-        let resource = match &d.resource {
-            Notification::Unknown(u) => u.resource.clone(),
-            n => serde_json::to_value(n).map_err(HandlerError::failed)?,
-        };
-        let line = json!({ "id": d.meta.id, "kind": d.resource.id(), "resource": resource });
         let mut f = file
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
