@@ -215,6 +215,9 @@ fn main() {
     let sunk = std::fs::read_to_string(&sink)
         .map(|s| s.lines().count())
         .unwrap_or(0);
+    let logged = std::fs::read_to_string(dir.join("serve.log"))
+        .map(|s| s.matches("\"notification\"").count())
+        .unwrap_or(0);
     let _ = std::fs::remove_dir_all(&dir);
 
     latencies.sort_unstable();
