@@ -120,7 +120,8 @@ fn main() {
         "{KEY_ID}={}",
         keys.join("wechatpay-public-key.pem").display()
     ))
-    .env("RUST_LOG", "warn")
+    // The default log level (one line per request), as in production, into a file.
+    .stderr(std::fs::File::create(dir.join("serve.log")).unwrap())
     .stdout(Stdio::piped());
     if let Ok(extra) = std::env::var("LOAD_SERVE_ARGS") {
         cmd.args(extra.split_whitespace());
