@@ -134,4 +134,355 @@ mod postgres {
         let scratch = Scratch::new(url);
         exactly_once::check_all(scratch.ledger(), scratch.ledger()).await;
     }
+
+    const KEY_ID: &str = "PUB_KEY_ID_0114232134912410000000000000";
+
+    fn signer() -> TestSigner {
+        TestSigner::fixed(KEY_ID)
+    }
+
+    fn api_key() -> ApiV3Key {
+        ApiV3Key::from_text("postgres-ledger-tests-apiv3-key!").expect("32 bytes")
+    }
+
+    fn receiver() -> Receiver {
+        let verifier =
+            Verifier::new(signer().keyring().expect("keyring")).with_clock(FixedClock(NOW));
+        Receiver::with_verifier(verifier, api_key())
+    }
+
+    /// A signed REFUND.SUCCESS notification `id` of refund `out_refund_no`; `copy` varies the
+    /// signature as WeChat Pay's copies do.
+    fn refund(id: &str, out_refund_no: &str, copy: i64) -> SignedRequest {
+        let plaintext = serde_json::json!({
+            "mchid": "1900000100",
+            "transaction_id": "1008450740201411110005820873",
+            "out_trade_no": format!("T-{out_refund_no}"),
+            "refund_id": "50200207182018070300011301001",
+            "out_refund_no": out_refund_no,
+            "refund_status": "SUCCESS",
+            "amount": {"total": 999, "refund": 999, "payer_total": 999, "payer_refund": 999},
+        });
+        V3RequestBuilder::new("REFUND.SUCCESS", plaintext.to_string())
+            .id(id)
+            .timestamp(NOW + copy)
+            .original_type("refund")
+            .sign(&signer(), &api_key())
+    }
+
+    fn new_of(claim: Claim) -> Lease {
+        match claim {
+            Claim::New(lease) => lease,
+            other => panic!("expected a new claim, got {other:?}"),
+        }
+    }
+
+    /// The merchant's own table, `refunds`, in the scratch schema.
+    async fn merchant_table(ledger: &PgLedger) -> String {
+        ledger.migrate().await.expect("ledger schema");
+        let table = format!("{}.refunds", ledger.schema());
+        let client = ledger.pool().get().await.expect("connection");
+        client
+            .batch_execute(&format!(
+                "CREATE TABLE {table} (out_refund_no text PRIMARY KEY)"
+            ))
+            .await
+            .expect("merchant table");
+        table
+    }
+
+    /// What the merchant's table holds, as committed.
+    async fn committed_refunds(ledger: &PgLedger, table: &str) -> Vec<String> {
+        let client = ledger.pool().get().await.expect("connection");
+        client
+            .query(
+                &format!("SELECT out_refund_no FROM {table} ORDER BY 1"),
+                &[],
+            )
+            .await
+            .expect("merchant rows")
+            .iter()
+            .map(|row| row.get(0))
+            .collect()
+    }
+
+    /// The merchant's handler: its insert and "done" in one transaction.
+    async fn insert_and_complete(
+        inbox: &PgLedger,
+        table: &str,
+        lease: &Lease,
+        out_refund_no: &str,
+    ) -> Result<(), HandlerError> {
+        let mut client = inbox.pool().get().await.map_err(HandlerError::failed)?;
+        let tx = client.transaction().await.map_err(HandlerError::failed)?;
+        tx.execute(
+            &format!("INSERT INTO {table} (out_refund_no) VALUES ($1)"),
+            &[&out_refund_no],
+        )
+        .await
+        .map_err(HandlerError::failed)?;
+        inbox
+            .complete_in(&tx, lease, &Completion::Done { reply: None })
+            .await
+            .map_err(HandlerError::failed)?;
+        tx.commit().await.map_err(HandlerError::failed)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn pg_inbox_commits_the_handlers_writes_with_done() {
+        let Some(url) = server("pg_inbox_commits_the_handlers_writes_with_done") else {
+            return;
+        };
+        let scratch = Scratch::new(url);
+        let ledger = scratch.ledger();
+        let table = merchant_table(&ledger).await;
+        let dispatcher = {
+            let (inbox, table) = (ledger.clone(), table.clone());
+            Dispatcher::new(receiver()).on(move |d: Delivery<RefundSuccess>| {
+                let (inbox, table) = (inbox.clone(), table.clone());
+                async move {
+                    let lease = d
+                        .lease
+                        .as_ref()
+                        .ok_or_else(|| HandlerError::failed("no lease"))?;
+                    insert_and_complete(&inbox, &table, lease, &d.resource.out_refund_no).await
+                }
+            })
+        };
+        let service = Service::new(dispatcher, ledger.clone());
+
+        let first = refund("EV-inbox", "R-inbox", 0);
+        let outcome = service.handle(&first.headers, &first.body).await;
+        assert_eq!(
+            outcome.reply.status, 204,
+            "the service's own completion after the handler's is accepted: {:?}",
+            outcome.result
+        );
+        assert_eq!(service.counters().processed(), 1);
+        assert_eq!(committed_refunds(&ledger, &table).await, ["R-inbox"]);
+        let record = ledger
+            .record(&DeliveryKey::v3("EV-inbox"))
+            .await
+            .unwrap()
+            .expect("recorded");
+        assert_eq!(record.status, Status::Done);
+        assert_eq!(record.attempts, 1);
+
+        // A copy is answered from the ledger: the handler (whose insert would now fail) does
+        // not run again.
+        let copy = refund("EV-inbox", "R-inbox", 1);
+        let again = service.handle(&copy.headers, &copy.body).await;
+        assert_eq!(again.reply.status, 204, "{:?}", again.result);
+        assert_eq!(service.counters().duplicates(), 1);
+        assert_eq!(committed_refunds(&ledger, &table).await, ["R-inbox"]);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn pg_inbox_refuses_a_stale_lease_and_nothing_commits() {
+        let Some(url) = server("pg_inbox_refuses_a_stale_lease_and_nothing_commits") else {
+            return;
+        };
+        let scratch = Scratch::new(url);
+        let (a, b) = (scratch.ledger(), scratch.ledger());
+        let table = merchant_table(&a).await;
+        let ttl = Duration::from_millis(300);
+        let fact = |n: &str| {
+            FactKey::new(
+                "REFUND.SUCCESS",
+                &wechatpay_notify::catalogue::BusinessFact {
+                    merchant: Some("1900000100".into()),
+                    key: vec![n.into()],
+                    state: None,
+                },
+            )
+        };
+        let ask = |delivery: &str, refund: &str| ClaimRequest {
+            delivery: DeliveryKey::v3(delivery),
+            fact: Some(fact(refund)),
+            kind: Some("REFUND.SUCCESS".into()),
+            ttl,
+        };
+        // Taken over two ways: the same delivery after expiry, and another delivery of the
+        // same fact after expiry.
+        for (name, late_delivery) in [("R-expired", "EV-expired"), ("R-refact", "EV-refact-2")] {
+            let early = ask(&format!("EV-{}", &name[2..]), name);
+            let old = new_of(a.claim(&early).await.unwrap());
+            tokio::time::sleep(ttl + Duration::from_millis(300)).await;
+            let new = new_of(b.claim(&ask(late_delivery, name)).await.unwrap());
+
+            match insert_and_complete(&a, &table, &old, name).await {
+                Err(HandlerError::Failed(e)) => assert!(
+                    matches!(
+                        e.downcast_ref::<LedgerError>(),
+                        Some(LedgerError::Stale { .. })
+                    ),
+                    "{name}: the stale lease is refused inside the transaction: {e}"
+                ),
+                other => panic!("{name}: the stale lease completed: {other:?}"),
+            }
+            assert!(
+                committed_refunds(&a, &table)
+                    .await
+                    .iter()
+                    .all(|r| r != name),
+                "{name}: the merchant's write was rolled back with the refusal"
+            );
+            let record = b.record(&new.delivery).await.unwrap().expect("recorded");
+            assert_eq!(record.status, Status::InProgress, "{name}");
+            assert_eq!(record.token, new.token, "{name}");
+
+            // The current holder commits; the service's completion after it is accepted; the
+            // old lease stays refused.
+            insert_and_complete(&b, &table, &new, name)
+                .await
+                .expect("current lease");
+            assert!(
+                committed_refunds(&b, &table)
+                    .await
+                    .iter()
+                    .any(|r| r == name)
+            );
+            b.complete(&new, &Completion::Done { reply: None })
+                .await
+                .expect("done twice under one lease");
+            assert!(matches!(
+                a.complete(&old, &Completion::Done { reply: None }).await,
+                Err(LedgerError::Stale { .. })
+            ));
+            let record = a.record(&new.delivery).await.unwrap().expect("recorded");
+            assert_eq!(record.status, Status::Done, "{name}");
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn pg_inbox_done_rolls_back_with_the_merchants_transaction() {
+        let Some(url) = server("pg_inbox_done_rolls_back_with_the_merchants_transaction") else {
+            return;
+        };
+        let scratch = Scratch::new(url);
+        let (a, b) = (scratch.ledger(), scratch.ledger());
+        let table = merchant_table(&a).await;
+        let ask = ClaimRequest {
+            delivery: DeliveryKey::v3("EV-rollback"),
+            fact: None,
+            kind: Some("REFUND.SUCCESS".into()),
+            ttl: Duration::from_secs(30),
+        };
+        let lease = new_of(a.claim(&ask).await.unwrap());
+        {
+            let mut client = a.pool().get().await.unwrap();
+            let tx = client.transaction().await.unwrap();
+            tx.execute(&format!("INSERT INTO {table} VALUES ('R-rollback')"), &[])
+                .await
+                .unwrap();
+            a.complete_in(&tx, &lease, &Completion::Done { reply: None })
+                .await
+                .expect("current lease");
+            let seen = b.record(&ask.delivery).await.unwrap().expect("recorded");
+            assert_eq!(
+                seen.status,
+                Status::InProgress,
+                "done is not visible before the merchant commits"
+            );
+            tx.rollback().await.unwrap(); // the handler failed after all
+        }
+        let record = b.record(&ask.delivery).await.unwrap().expect("recorded");
+        assert_eq!(
+            record.status,
+            Status::InProgress,
+            "done rolled back with the merchant's write"
+        );
+        assert!(committed_refunds(&a, &table).await.is_empty());
+        assert!(
+            matches!(b.claim(&ask).await.unwrap(), Claim::Busy { .. }),
+            "the lease is still held"
+        );
+        a.complete(
+            &lease,
+            &Completion::Failed {
+                reason: "handler failed".into(),
+            },
+        )
+        .await
+        .expect("the lease is still current");
+    }
+
+    /// A local port where nothing listens.
+    fn closed_port() -> u16 {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        listener.local_addr().expect("address").port()
+    }
+
+    fn ledger_at(port: u16, connect_timeout: Duration) -> Arc<PgLedger> {
+        let options = PgOptions::default().with_connect_timeout(connect_timeout);
+        let url = format!("postgres://postgres@127.0.0.1:{port}/test");
+        Arc::new(PgLedger::with_options(&url, PgLedger::DEFAULT_SCHEMA, &options).expect("ledger"))
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn pg_unreachable_ledger_answers_503_and_runs_nothing() {
+        let ledger = ledger_at(closed_port(), Duration::from_secs(5));
+        let ask = ClaimRequest {
+            delivery: DeliveryKey::v3("EV-unreachable"),
+            fact: None,
+            kind: None,
+            ttl: Duration::from_secs(30),
+        };
+        assert!(
+            matches!(ledger.claim(&ask).await, Err(LedgerError::Unavailable(_))),
+            "a refused connection is unavailable"
+        );
+        let runs = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let dispatcher = {
+            let runs = runs.clone();
+            Dispatcher::new(receiver()).on(move |_: Delivery<RefundSuccess>| {
+                runs.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                async { Ok(()) }
+            })
+        };
+        let service = Service::new(dispatcher, ledger);
+        let req = refund("EV-unreachable", "R-unreachable", 0);
+        let outcome = service.handle(&req.headers, &req.body).await;
+        assert_eq!(outcome.reply.status, 503, "{:?}", outcome.result);
+        let kind = outcome.result.as_ref().unwrap_err().kind();
+        assert_eq!(kind, ErrorKind::LedgerUnavailable);
+        assert_eq!(kind.as_str(), "ledger_unavailable");
+        assert_eq!(
+            runs.load(std::sync::atomic::Ordering::SeqCst),
+            0,
+            "the handler never ran"
+        );
+        assert_eq!(service.counters().ledger_errors(), 1);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn pg_silent_server_is_unavailable_not_hung() {
+        // Accepts connections and never says a word.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let port = listener.local_addr().expect("address").port();
+        let silent = tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((socket, _)) = listener.accept().await {
+                held.push(socket);
+            }
+        });
+        let ledger = ledger_at(port, Duration::from_millis(300));
+        let ask = ClaimRequest {
+            delivery: DeliveryKey::v3("EV-silent"),
+            fact: None,
+            kind: None,
+            ttl: Duration::from_secs(30),
+        };
+        // A bound far above the configured timeout: it fails only if the claim hangs.
+        let answer = tokio::time::timeout(Duration::from_secs(60), ledger.claim(&ask))
+            .await
+            .expect("the claim hung on a silent server");
+        assert!(
+            matches!(answer, Err(LedgerError::Unavailable(_))),
+            "a silent server is unavailable: {answer:?}"
+        );
+        silent.abort();
+    }
 }
