@@ -170,6 +170,18 @@ mod postgres {
             .sign(&signer(), &api_key())
     }
 
+    /// The fact of refund `out_refund_no`.
+    fn refund_fact(out_refund_no: &str) -> FactKey {
+        FactKey::new(
+            "REFUND.SUCCESS",
+            &wechatpay_notify::catalogue::BusinessFact {
+                merchant: Some("1900000100".into()),
+                key: vec![out_refund_no.into()],
+                state: None,
+            },
+        )
+    }
+
     fn new_of(claim: Claim) -> Lease {
         match claim {
             Claim::New(lease) => lease,
@@ -286,19 +298,9 @@ mod postgres {
         let (a, b) = (scratch.ledger(), scratch.ledger());
         let table = merchant_table(&a).await;
         let ttl = Duration::from_millis(300);
-        let fact = |n: &str| {
-            FactKey::new(
-                "REFUND.SUCCESS",
-                &wechatpay_notify::catalogue::BusinessFact {
-                    merchant: Some("1900000100".into()),
-                    key: vec![n.into()],
-                    state: None,
-                },
-            )
-        };
         let ask = |delivery: &str, refund: &str| ClaimRequest {
             delivery: DeliveryKey::v3(delivery),
-            fact: Some(fact(refund)),
+            fact: Some(refund_fact(refund)),
             kind: Some("REFUND.SUCCESS".into()),
             ttl,
         };
@@ -405,6 +407,107 @@ mod postgres {
         )
         .await
         .expect("the lease is still current");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn pg_instances_starting_together_create_the_schema_once() {
+        let Some(url) = server("pg_instances_starting_together_create_the_schema_once") else {
+            return;
+        };
+        let scratch = Scratch::new(url);
+        let instances: Vec<Arc<PgLedger>> = (0..8).map(|_| scratch.ledger()).collect();
+        let starts: Vec<_> = instances
+            .iter()
+            .map(|ledger| {
+                let ledger = ledger.clone();
+                tokio::spawn(async move { ledger.migrate().await })
+            })
+            .collect();
+        for start in starts {
+            start.await.expect("task").expect("every instance starts");
+        }
+        let client = instances[0].pool().get().await.unwrap();
+        let versions: Vec<i32> = client
+            .query(
+                &format!("SELECT version FROM {}.schema_version", scratch.schema),
+                &[],
+            )
+            .await
+            .unwrap()
+            .iter()
+            .map(|row| row.get(0))
+            .collect();
+        assert_eq!(versions, [1], "one migration, applied once");
+
+        // A schema a newer build has migrated is refused, not misread.
+        client
+            .execute(
+                &format!(
+                    "INSERT INTO {}.schema_version (version) VALUES (2)",
+                    scratch.schema
+                ),
+                &[],
+            )
+            .await
+            .unwrap();
+        match scratch.ledger().migrate().await {
+            Err(LedgerError::Corrupt(why)) => assert!(why.contains("version 2"), "{why}"),
+            other => panic!("a newer schema: expected corrupt, got {other:?}"),
+        }
+    }
+
+    /// Each of 40 facts claimed at once under four notification ids, across two instances:
+    /// how many claims won, per fact.
+    async fn race_for_facts(
+        a: &Arc<PgLedger>,
+        b: &Arc<PgLedger>,
+        round: &str,
+        ttl: Duration,
+    ) -> std::collections::HashMap<FactKey, usize> {
+        let mut tasks = Vec::new();
+        for n in 0..40 {
+            for id in 0..4 {
+                let ledger = if id % 2 == 0 { a.clone() } else { b.clone() };
+                let ask = ClaimRequest {
+                    delivery: DeliveryKey::v3(&format!("EV-fact-{round}-{n}-{id}")),
+                    fact: Some(refund_fact(&format!("R-fact-{n}"))),
+                    kind: Some("REFUND.SUCCESS".into()),
+                    ttl,
+                };
+                tasks.push(tokio::spawn(async move { ledger.claim(&ask).await }));
+            }
+        }
+        let mut winners = std::collections::HashMap::new();
+        for task in tasks {
+            match task.await.expect("task").expect("claim") {
+                Claim::New(lease) => *winners.entry(lease.fact.expect("fact")).or_default() += 1,
+                Claim::Busy { .. } => {}
+                Claim::Done { by, .. } => panic!("{round}: nothing was done, but {by} is"),
+            }
+        }
+        winners
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn pg_one_winner_among_ids_of_one_fact() {
+        let Some(url) = server("pg_one_winner_among_ids_of_one_fact") else {
+            return;
+        };
+        let scratch = Scratch::new(url);
+        let (a, b) = (scratch.ledger(), scratch.ledger());
+        a.migrate().await.unwrap();
+        let ttl = Duration::from_millis(500);
+        // New facts; then the same facts, their holders' leases expired, taken over.
+        for round in ["new", "expired"] {
+            let winners = race_for_facts(&a, &b, round, ttl).await;
+            assert_eq!(winners.len(), 40, "{round}: every fact claimed");
+            let shared: Vec<usize> = winners.values().copied().filter(|&n| n != 1).collect();
+            assert!(
+                shared.is_empty(),
+                "{round}: one winner per fact; some had {shared:?}"
+            );
+            tokio::time::sleep(ttl + Duration::from_millis(300)).await;
+        }
     }
 
     /// A local port where nothing listens.
