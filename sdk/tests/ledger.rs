@@ -34,6 +34,7 @@ mod postgres {
         Claim, ClaimRequest, Completion, DeliveryKey, FactKey, Lease, Ledger, LedgerError, Status,
         conformance, exactly_once,
     };
+    use wechatpay_notify::service::ServiceConfig;
     use wechatpay_notify::testkit::{SignedRequest, TestSigner, V3RequestBuilder};
     use wechatpay_notify::time::FixedClock;
     use wechatpay_notify::v3::Verifier;
@@ -287,6 +288,58 @@ mod postgres {
         assert_eq!(again.reply.status, 204, "{:?}", again.result);
         assert_eq!(service.counters().duplicates(), 1);
         assert_eq!(committed_refunds(&ledger, &table).await, ["R-inbox"]);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn pg_inbox_transaction_outlasting_a_renewal_period() {
+        let Some(url) = server("pg_inbox_transaction_outlasting_a_renewal_period") else {
+            return;
+        };
+        let scratch = Scratch::new(url);
+        let ledger = scratch.ledger();
+        let table = merchant_table(&ledger).await;
+        let ttl = Duration::from_millis(300);
+        // The handler keeps its transaction open, the delivery's row locked by "done", across
+        // the service's renewal (every third of the lease): the renewal waits for the
+        // merchant's commit, and the handler must still be driven meanwhile.
+        let dispatcher = {
+            let (inbox, table) = (ledger.clone(), table.clone());
+            Dispatcher::new(receiver()).on(move |d: Delivery<RefundSuccess>| {
+                let (inbox, table) = (inbox.clone(), table.clone());
+                async move {
+                    let lease = d
+                        .lease
+                        .as_ref()
+                        .ok_or_else(|| HandlerError::failed("no lease"))?;
+                    let mut client = inbox.pool().get().await.map_err(HandlerError::failed)?;
+                    let tx = client.transaction().await.map_err(HandlerError::failed)?;
+                    inbox
+                        .complete_in(&tx, lease, &Completion::Done { reply: None })
+                        .await
+                        .map_err(HandlerError::failed)?;
+                    tokio::time::sleep(ttl).await;
+                    tx.execute(
+                        &format!("INSERT INTO {table} (out_refund_no) VALUES ($1)"),
+                        &[&d.resource.out_refund_no],
+                    )
+                    .await
+                    .map_err(HandlerError::failed)?;
+                    tx.commit().await.map_err(HandlerError::failed)
+                }
+            })
+        };
+        let config = ServiceConfig::default().with_lease_ttl(ttl);
+        let service = Service::new(dispatcher, ledger.clone()).with_config(config);
+        let req = refund("EV-long-tx", "R-long-tx", 0);
+        // A bound far above the handler's time: it fails only if the service hangs.
+        let outcome = tokio::time::timeout(
+            Duration::from_secs(60),
+            service.handle(&req.headers, &req.body),
+        )
+        .await
+        .expect("the service hung: a renewal waited for the handler's transaction, undriven");
+        assert_eq!(outcome.reply.status, 204, "{:?}", outcome.result);
+        assert_eq!(committed_refunds(&ledger, &table).await, ["R-long-tx"]);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -587,5 +640,64 @@ mod postgres {
             "a silent server is unavailable: {answer:?}"
         );
         silent.abort();
+    }
+
+    /// Claims and completions per second, 64 tasks on distinct keys: a measurement to run by
+    /// hand, in release (`WECHATPAY_NOTIFY_PG_POOL` sets the pool size, 16 by default):
+    /// `cargo test --release -p wechatpay-notify --features testkit,postgres --test ledger
+    /// pg_throughput -- --ignored --nocapture`.
+    #[tokio::test(flavor = "multi_thread")]
+    #[ignore = "a measurement, run by hand in release"]
+    async fn pg_throughput() {
+        const TASKS: usize = 64;
+        const PER_TASK: usize = 300;
+        let Some(url) = server("pg_throughput") else {
+            return;
+        };
+        let pool_size = std::env::var("WECHATPAY_NOTIFY_PG_POOL")
+            .ok()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(16);
+        let scratch = Scratch::new(url);
+        let options = PgOptions::default()
+            .with_pool_size(pool_size)
+            .with_wait_timeout(Duration::from_secs(60));
+        let ledger =
+            Arc::new(PgLedger::with_options(&scratch.url, &scratch.schema, &options).unwrap());
+        ledger.migrate().await.unwrap();
+        let started = std::time::Instant::now();
+        let tasks: Vec<_> = (0..TASKS)
+            .map(|t| {
+                let ledger = ledger.clone();
+                tokio::spawn(async move {
+                    for n in 0..PER_TASK {
+                        let ask = ClaimRequest {
+                            delivery: DeliveryKey::v3(&format!("EV-bench-{t}-{n}")),
+                            fact: Some(refund_fact(&format!("R-bench-{t}-{n}"))),
+                            kind: Some("REFUND.SUCCESS".into()),
+                            ttl: Duration::from_secs(30),
+                        };
+                        let lease = new_of(ledger.claim(&ask).await.unwrap());
+                        ledger
+                            .complete(&lease, &Completion::Done { reply: None })
+                            .await
+                            .unwrap();
+                    }
+                })
+            })
+            .collect();
+        for task in tasks {
+            task.await.unwrap();
+        }
+        let elapsed = started.elapsed().as_secs_f64();
+        let operations = (2 * TASKS * PER_TASK) as f64;
+        eprintln!(
+            "pg_throughput: {TASKS} tasks, pool of {pool_size}: {} claims + {} completions in \
+             {elapsed:.2} s = {:.0} operations/s ({:.0} notifications/s)",
+            TASKS * PER_TASK,
+            TASKS * PER_TASK,
+            operations / elapsed,
+            operations / elapsed / 2.0,
+        );
     }
 }
