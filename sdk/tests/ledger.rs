@@ -563,6 +563,70 @@ mod postgres {
         }
     }
 
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn pg_operation_past_its_timeout_is_cancelled() {
+        let Some(url) = server("pg_operation_past_its_timeout_is_cancelled") else {
+            return;
+        };
+        let scratch = Scratch::new(url);
+        let b = scratch.ledger();
+        let a = PgLedger::with_options(&scratch.url, &scratch.schema, &PgOptions::default())
+            .unwrap()
+            .with_operation_timeout(Duration::from_millis(300));
+        let ttl = Duration::from_millis(200);
+        let ask = ClaimRequest {
+            delivery: DeliveryKey::v3("EV-timeout"),
+            fact: None,
+            kind: None,
+            ttl,
+        };
+        let lease = new_of(b.claim(&ask).await.unwrap());
+        let mut client = b.pool().get().await.unwrap();
+        let tx = client.transaction().await.unwrap();
+        b.complete_in(&tx, &lease, &Completion::Done { reply: None })
+            .await
+            .unwrap(); // the delivery's row is locked until `tx` ends
+        tokio::time::sleep(ttl + Duration::from_millis(100)).await;
+        // A bound far above the operation timeout: it fails only if the claim hangs.
+        let answer = tokio::time::timeout(Duration::from_secs(60), a.claim(&ask))
+            .await
+            .expect("the claim hung behind the lock");
+        assert!(
+            matches!(answer, Err(LedgerError::Unavailable(_))),
+            "a claim past its timeout is unavailable: {answer:?}"
+        );
+        // The server stops the statement: no claim is left waiting for the lock. (Asked
+        // outside `tx`: a transaction sees one snapshot of pg_stat_activity.)
+        let waiting = format!("%{}.claim(%", scratch.schema);
+        let watcher = b.pool().get().await.unwrap();
+        let mut stopped = false;
+        for _ in 0..300 {
+            let rows = watcher
+                .query(
+                    "SELECT 1 FROM pg_stat_activity \
+                     WHERE state = 'active' AND query LIKE $1 AND pid <> pg_backend_pid()",
+                    &[&waiting],
+                )
+                .await
+                .unwrap();
+            if rows.is_empty() {
+                stopped = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert!(stopped, "the timed-out claim still waits on the server");
+        tx.rollback().await.unwrap();
+        // Had the timed-out claim gone on waiting, it would have taken the expired lease over
+        // as soon as the lock went: it was stopped, so this claim is the one that does.
+        let next = new_of(b.claim(&ask).await.unwrap());
+        assert_eq!(next.attempt, 2, "the cancelled claim took nothing");
+        assert!(
+            a.record(&ask.delivery).await.unwrap().is_some(),
+            "the ledger answers again after dropping the connection"
+        );
+    }
+
     /// A local port where nothing listens.
     fn closed_port() -> u16 {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");

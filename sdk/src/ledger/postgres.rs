@@ -9,6 +9,11 @@
 //! Commits are as durable as the server's `synchronous_commit` makes them (on by default): a
 //! "done" that was acknowledged survives a crash of the database server.
 //!
+//! Nothing waits without bound: connecting ([`PgOptions::connect_timeout`], the start-up
+//! exchange included), waiting for a pooled connection ([`PgOptions::wait_timeout`]), and each
+//! operation's statements ([`PgLedger::with_operation_timeout`]) each give up in time, with
+//! [`LedgerError::Unavailable`], which a [`Service`](crate::service::Service) answers with a 503.
+//!
 //! The transactional inbox: [`PgLedger::complete_in`] records "done" inside the merchant's own
 //! transaction, so the handler's writes and "done" commit together, or not at all.
 
@@ -57,6 +62,7 @@ pub struct PgLedger {
     schema: String,
     sql: Statements,
     ready: OnceCell<()>,
+    operation_timeout: Duration,
 }
 
 /// How a [`PgLedger`] built from a URL connects.
@@ -123,6 +129,10 @@ impl PgLedger {
     /// The schema used unless another is named.
     pub const DEFAULT_SCHEMA: &'static str = "wechatpay_notify";
 
+    /// How long an operation's statement may run unless
+    /// [`with_operation_timeout`](Self::with_operation_timeout) says otherwise.
+    pub const DEFAULT_OPERATION_TIMEOUT: Duration = Duration::from_secs(10);
+
     /// A ledger in schema `schema` of the database `url` names (`postgres://user@host/db`, or
     /// key-value form), with the default [`PgOptions`]. Connections are plain TCP (no TLS):
     /// for TLS, build the pool yourself and use [`from_pool`](Self::from_pool).
@@ -183,7 +193,24 @@ impl PgLedger {
             schema: schema.to_owned(),
             sql: Statements::new(schema),
             ready: OnceCell::new(),
+            operation_timeout: Self::DEFAULT_OPERATION_TIMEOUT,
         })
+    }
+
+    /// Sets how long one operation's statements may run (ten seconds unless set). A statement
+    /// still running then, waiting for a lock or for a server that stopped answering, is
+    /// cancelled on the server (when it can be reached), its connection is dropped, and the
+    /// operation fails with [`LedgerError::Unavailable`]. A cancellation can cross the
+    /// statement's commit, so the operation may still have taken effect: a claim then holds a
+    /// lease nobody works under until it expires; a completion stays recorded (completing it
+    /// again is refused or accepted as usual).
+    ///
+    /// [`complete_in`](Self::complete_in) runs in the merchant's transaction, on the merchant's
+    /// terms: this timeout does not apply to it.
+    #[must_use]
+    pub fn with_operation_timeout(mut self, timeout: Duration) -> Self {
+        self.operation_timeout = timeout;
+        self
     }
 
     /// The connection pool: a handler takes its connection from it for
@@ -293,40 +320,41 @@ impl PgLedger {
     /// A pooled connection, once the schema is ready.
     async fn client(&self) -> Result<deadpool_postgres::Client, LedgerError> {
         let mut client = self.pool.get().await.map_err(LedgerError::unavailable)?;
-        self.ready
-            .get_or_try_init(|| schema::migrate(&mut client, &self.schema))
-            .await?;
-        Ok(client)
+        let ready = self
+            .ready
+            .get_or_try_init(|| schema::migrate(&mut client, &self.schema));
+        match tokio::time::timeout(self.operation_timeout, ready).await {
+            Ok(ready) => ready.map(|()| client),
+            Err(_) => Err(self.abandon(client)),
+        }
     }
 
-    /// Runs `sql` (prepared once per connection) and returns its rows.
+    /// Runs `sql` (prepared once per connection) and returns its rows, within the operation
+    /// timeout.
     async fn query(
         &self,
         sql: &str,
         params: &[&(dyn ToSql + Sync)],
     ) -> Result<Vec<Row>, LedgerError> {
         let client = self.client().await?;
-        let statement = client
-            .prepare_cached(sql)
-            .await
-            .map_err(LedgerError::unavailable)?;
-        client
-            .query(&statement, params)
-            .await
-            .map_err(LedgerError::unavailable)
+        let run = async {
+            let statement = client.prepare_cached(sql).await?;
+            client.query(&statement, params).await
+        };
+        match tokio::time::timeout(self.operation_timeout, run).await {
+            Ok(rows) => rows.map_err(LedgerError::unavailable),
+            Err(_) => Err(self.abandon(client)),
+        }
     }
 
-    /// Runs `sql` (prepared once per connection) and returns how many rows it changed.
-    async fn execute(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<u64, LedgerError> {
-        let client = self.client().await?;
-        let statement = client
-            .prepare_cached(sql)
-            .await
-            .map_err(LedgerError::unavailable)?;
-        client
-            .execute(&statement, params)
-            .await
-            .map_err(LedgerError::unavailable)
+    /// Gives up on a connection whose statement outlived the operation timeout: asks the
+    /// server to cancel the statement (it may be waiting for a lock), and drops the connection
+    /// (what it would answer next is unknown).
+    fn abandon(&self, client: deadpool_postgres::Client) -> LedgerError {
+        let cancel = client.cancel_token();
+        drop(deadpool_postgres::Object::take(client));
+        tokio::spawn(async move { cancel.cancel_query(NoTls).await });
+        LedgerError::unavailable(format!("no answer within {:?}", self.operation_timeout))
     }
 
     async fn complete_lease(
@@ -383,7 +411,7 @@ impl Ledger for PgLedger {
                 .iter()
                 .map(|(n, v)| (n.as_str(), v.as_str()))
                 .unzip();
-            self.execute(
+            self.query(
                 &self.sql.store_request,
                 &[
                     &request.delivery.as_str(),
@@ -487,7 +515,8 @@ impl Ledger for PgLedger {
             // Within the server's timestamp range (4713 BC to 294276 AD), past which every
             // record is either newer or older anyway.
             let before = before.clamp(-200_000_000_000, 9_000_000_000_000) as f64;
-            self.execute(&self.sql.purge, &[&statuses, &before]).await
+            let rows = self.query(&self.sql.purge, &[&statuses, &before]).await?;
+            rows::count_of(rows::only(&rows)?)
         })
     }
 }

@@ -63,6 +63,12 @@ pub(super) fn accepted(row: &Row) -> Result<bool, LedgerError> {
     get(row, 0)
 }
 
+/// A `count(*)`.
+pub(super) fn count_of(row: &Row) -> Result<u64, LedgerError> {
+    let n: i64 = get(row, 0)?;
+    u64::try_from(n).map_err(|_| LedgerError::Corrupt(format!("count {n}")))
+}
+
 /// A record, as `RECORD_COLUMNS` lists its columns.
 pub(super) fn record(row: &Row) -> Result<Record, LedgerError> {
     let status: &str = get(row, 3)?;

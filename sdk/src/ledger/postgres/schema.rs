@@ -255,8 +255,9 @@ impl Statements {
                  FROM {s}.requests WHERE delivery = $1"
             ),
             purge: format!(
-                "DELETE FROM {s}.deliveries \
-                 WHERE status = ANY($1::text[]) AND updated_at < to_timestamp($2::float8)"
+                "WITH gone AS (DELETE FROM {s}.deliveries \
+                 WHERE status = ANY($1::text[]) AND updated_at < to_timestamp($2::float8) \
+                 RETURNING 1) SELECT count(*) FROM gone"
             ),
         }
     }
