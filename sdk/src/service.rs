@@ -370,26 +370,32 @@ impl Service {
     }
 
     /// Drives `work` while renewing `lease` every third of its time to live. A renewal the
-    /// ledger refuses (the lease was taken over) stops the renewals; the completion will then
-    /// be refused too.
+    /// ledger refuses (the lease was taken over, or the handler already completed it in its own
+    /// transaction) stops the renewals; a taken-over lease's completion will be refused too.
+    ///
+    /// The renewals run beside `work`, never instead of it: a renewal may wait for a lock that
+    /// the handler's own transaction holds (a transactional inbox's "done"), and that
+    /// transaction commits only if the handler is driven meanwhile.
     async fn with_renewal<F: Future<Output = Outcome>>(&self, lease: &Lease, work: F) -> Outcome {
         let every = (lease.ttl / 3).max(Duration::from_millis(10));
-        let mut work = std::pin::pin!(work);
-        let mut renewing = true;
-        loop {
-            tokio::select! {
-                outcome = &mut work => return outcome,
-                () = tokio::time::sleep(every), if renewing => {
-                    match self.ledger.renew(lease).await {
-                        Ok(()) => {}
-                        Err(LedgerError::Stale { .. }) => {
-                            tracing::warn!(delivery = %lease.delivery, token = %lease.token, "lease taken over while the handler ran");
-                            renewing = false;
-                        }
-                        Err(e) => tracing::warn!(delivery = %lease.delivery, error = %e, "lease renewal failed; retrying"),
+        let renewals = async {
+            loop {
+                tokio::time::sleep(every).await;
+                match self.ledger.renew(lease).await {
+                    Ok(()) => {}
+                    Err(LedgerError::Stale { .. }) => {
+                        tracing::warn!(delivery = %lease.delivery, token = %lease.token, "lease no longer current while the handler ran (taken over, or completed by the handler)");
+                        return std::future::pending::<std::convert::Infallible>().await;
+                    }
+                    Err(e) => {
+                        tracing::warn!(delivery = %lease.delivery, error = %e, "lease renewal failed; retrying")
                     }
                 }
             }
+        };
+        tokio::select! {
+            outcome = work => outcome,
+            never = renewals => match never {},
         }
     }
 
