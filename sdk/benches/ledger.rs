@@ -12,6 +12,8 @@ use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use wechatpay_notify::ledger::memory::MemoryLedger;
+use wechatpay_notify::ledger::postgres::PgLedger;
+use wechatpay_notify::ledger::postgres::tokio_postgres;
 use wechatpay_notify::ledger::redis::{RedisConfig, RedisLedger};
 use wechatpay_notify::ledger::{Claim, ClaimRequest, Completion, DeliveryKey, Ledger};
 
@@ -77,6 +79,18 @@ fn bench_backend(c: &mut Criterion, name: &str, ledger: Arc<dyn Ledger>) {
 
 fn ledgers(c: &mut Criterion) {
     bench_backend(c, "memory", Arc::new(MemoryLedger::new()));
+    match std::env::var("WECHATPAY_NOTIFY_TEST_PG") {
+        Ok(url) => {
+            let schema = format!("wechatpay_notify_bench_{}", std::process::id());
+            bench_backend(
+                c,
+                "postgres",
+                Arc::new(PgLedger::new(&url, &schema).expect("postgres ledger")),
+            );
+            pg_cleanup(&url, &schema);
+        }
+        Err(_) => eprintln!("SKIPPED: ledger/postgres (WECHATPAY_NOTIFY_TEST_PG unset)"),
+    }
     match std::env::var("WECHATPAY_NOTIFY_TEST_REDIS") {
         Ok(url) => {
             let prefix = format!("{{wechatpay-notify-bench-{}}}:", std::process::id());
@@ -92,6 +106,21 @@ fn ledgers(c: &mut Criterion) {
         }
         Err(_) => eprintln!("SKIPPED: ledger/redis (WECHATPAY_NOTIFY_TEST_REDIS unset)"),
     }
+}
+
+/// Drops the bench's schema.
+fn pg_cleanup(url: &str, schema: &str) {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+            .await
+            .expect("postgres");
+        tokio::spawn(connection);
+        client
+            .batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
+            .await
+            .expect("drop schema");
+    });
 }
 
 /// Deletes every key of the bench's prefix.
