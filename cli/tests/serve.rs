@@ -90,3 +90,48 @@ fn serve_processes_each_notification_once(ledger: &str, label: &str) {
 fn serve_on_the_memory_ledger_processes_each_notification_once() {
     serve_processes_each_notification_once("memory", "memory");
 }
+
+/// `serve` on the PostgreSQL ledger `WECHATPAY_NOTIFY_TEST_PG` names, in a schema of its own,
+/// dropped afterwards.
+#[test]
+fn serve_on_the_postgres_ledger_processes_each_notification_once() {
+    let Ok(url) = std::env::var("WECHATPAY_NOTIFY_TEST_PG") else {
+        assert!(
+            std::env::var("WECHATPAY_NOTIFY_REQUIRE_SERVICES").as_deref() != Ok("1"),
+            "WECHATPAY_NOTIFY_TEST_PG is unset and WECHATPAY_NOTIFY_REQUIRE_SERVICES=1"
+        );
+        eprintln!("SKIPPED: serve on PostgreSQL (WECHATPAY_NOTIFY_TEST_PG unset)");
+        return;
+    };
+    let schema = format!("serve_test_{}", std::process::id());
+    let _dropped_at_end = DropSchema(url.clone(), schema.clone());
+    let separator = if url.contains('?') { '&' } else { '?' };
+    serve_processes_each_notification_once(&format!("{url}{separator}schema={schema}"), "pg");
+}
+
+/// Drops the schema when the test ends, passed or failed.
+struct DropSchema(String, String);
+
+impl Drop for DropSchema {
+    fn drop(&mut self) {
+        drop_schema(&self.0, &self.1);
+    }
+}
+
+fn drop_schema(url: &str, schema: &str) {
+    use wechatpay_notify::ledger::postgres::tokio_postgres;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+            .await
+            .unwrap();
+        tokio::spawn(connection);
+        client
+            .batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
+            .await
+            .unwrap();
+    });
+}
