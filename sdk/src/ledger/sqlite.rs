@@ -166,7 +166,7 @@ impl SqliteLedger {
         // Later connections (readers, the merchant's) find the same file whatever the working
         // directory becomes.
         let path = std::fs::canonicalize(path.as_ref()).unwrap_or_else(|_| path.as_ref().into());
-        let writer = Writer::spawn(conn, options.max_batch)?;
+        let writer = Writer::spawn(conn, options.max_batch, options.busy_timeout)?;
         Ok(SqliteLedger {
             writer,
             readers: Arc::new(Readers {

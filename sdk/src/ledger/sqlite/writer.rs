@@ -7,6 +7,7 @@
 
 use std::sync::Arc;
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use rusqlite::Connection;
 use tokio::sync::{mpsc, oneshot};
@@ -25,13 +26,18 @@ pub(super) struct Writer {
 }
 
 impl Writer {
-    /// Starts the thread that owns `conn`.
-    pub(super) fn spawn(conn: Connection, max_batch: usize) -> Result<Writer, LedgerError> {
+    /// Starts the thread that owns `conn`: batches of at most `max_batch` operations, waiting
+    /// up to `patience` for another connection's write lock.
+    pub(super) fn spawn(
+        conn: Connection,
+        max_batch: usize,
+        patience: Duration,
+    ) -> Result<Writer, LedgerError> {
         let max_batch = max_batch.max(1);
         let (jobs, queue) = mpsc::channel(max_batch.saturating_mul(2));
         let thread = std::thread::Builder::new()
             .name("wechatpay-notify-sqlite-writer".into())
-            .spawn(move || run(&conn, queue, max_batch))
+            .spawn(move || run(&conn, queue, max_batch, patience))
             .map_err(LedgerError::unavailable)?;
         Ok(Writer {
             jobs: Some(jobs),
@@ -69,7 +75,12 @@ fn stopped() -> LedgerError {
 }
 
 /// The thread's loop: a batch of whatever is queued, until every sender is gone.
-fn run(conn: &Connection, mut queue: mpsc::Receiver<Box<dyn Job>>, max_batch: usize) {
+fn run(
+    conn: &Connection,
+    mut queue: mpsc::Receiver<Box<dyn Job>>,
+    max_batch: usize,
+    patience: Duration,
+) {
     let mut batch = Vec::with_capacity(max_batch);
     while let Some(first) = queue.blocking_recv() {
         batch.push(first);
@@ -78,14 +89,18 @@ fn run(conn: &Connection, mut queue: mpsc::Receiver<Box<dyn Job>>, max_batch: us
         {
             batch.push(job);
         }
-        commit_batch(conn, batch.drain(..));
+        commit_batch(conn, batch.drain(..), patience);
     }
 }
 
 /// Runs `batch` in one transaction and answers every operation in it.
-pub(super) fn commit_batch(conn: &Connection, batch: impl IntoIterator<Item = Box<dyn Job>>) {
+pub(super) fn commit_batch(
+    conn: &Connection,
+    batch: impl IntoIterator<Item = Box<dyn Job>>,
+    patience: Duration,
+) {
     let mut batch = batch.into_iter();
-    if let Err(e) = execute(conn, "BEGIN IMMEDIATE") {
+    if let Err(e) = begin(conn, patience) {
         let why: BatchError = Arc::new(e);
         batch.for_each(|job| job.refuse(&why));
         return;
@@ -115,6 +130,33 @@ pub(super) fn commit_batch(conn: &Connection, batch: impl IntoIterator<Item = Bo
     for answer in answers {
         answer.send(ended.as_ref().map(|_| ()));
     }
+}
+
+/// Begins the batch's transaction, waiting up to `patience` for the write lock.
+///
+/// It waits by itself rather than through SQLite's busy handler, whose sleeps grow to 100 ms:
+/// while another process commits batch after batch, its write lock is free only for
+/// microseconds between two transactions, and a waiter that looks ten times a second almost
+/// never finds it free. Asking again every millisecond or less shares the file fairly enough.
+fn begin(conn: &Connection, patience: Duration) -> rusqlite::Result<()> {
+    let deadline = Instant::now() + patience;
+    let mut pause = Duration::from_micros(50);
+    conn.busy_timeout(Duration::ZERO)?;
+    let begun = loop {
+        match execute(conn, "BEGIN IMMEDIATE") {
+            Err(e)
+                if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy)
+                    && Instant::now() < deadline =>
+            {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_millis(1));
+            }
+            begun => break begun,
+        }
+    };
+    // Inside the transaction, statements wait as any connection does (a WAL recovery).
+    conn.busy_timeout(patience)?;
+    begun
 }
 
 /// The batch's transaction was rolled back under it.
@@ -241,6 +283,8 @@ mod tests {
         }
     }
 
+    const PATIENCE: Duration = Duration::from_secs(5);
+
     type Reply<T> = oneshot::Receiver<Result<T, LedgerError>>;
 
     fn job<T, F>(op: F) -> (Box<dyn Job>, Reply<T>)
@@ -274,7 +318,7 @@ mod tests {
         let conn = file.connect(&SqliteOptions::default());
         let (first, mut first_answer) = claim_job("EV-1");
         let (second, mut second_answer) = claim_job("EV-1");
-        commit_batch(&conn, [first, second]);
+        commit_batch(&conn, [first, second], PATIENCE);
         let Ok(Claim::New(lease)) = first_answer.try_recv().unwrap() else {
             panic!("the first claim of the batch wins");
         };
@@ -287,7 +331,7 @@ mod tests {
             ops::complete(conn, &lease, &Completion::Done { reply: None }, now)
         });
         let (again, mut again_answer) = claim_job("EV-1");
-        commit_batch(&conn, [done, again]);
+        commit_batch(&conn, [done, again], PATIENCE);
         done_answer.try_recv().unwrap().unwrap();
         assert!(matches!(
             again_answer.try_recv().unwrap(),
@@ -312,7 +356,7 @@ mod tests {
             Err::<(), _>(LedgerError::unavailable("failed halfway"))
         });
         let (after, mut after_answer) = claim_job("EV-after");
-        commit_batch(&conn, [before, failing, after]);
+        commit_batch(&conn, [before, failing, after], PATIENCE);
         assert!(matches!(
             before_answer.try_recv().unwrap(),
             Ok(Claim::New(_))
@@ -344,7 +388,7 @@ mod tests {
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
             .unwrap();
         let (claim, mut answer) = claim_job("EV-locked");
-        commit_batch(&conn, [claim]);
+        commit_batch(&conn, [claim], options.busy_timeout);
         assert!(matches!(
             answer.try_recv().unwrap(),
             Err(LedgerError::Unavailable(_))
