@@ -46,6 +46,9 @@ const MIGRATIONS: &[&str] = &[
     );",
 ];
 
+/// The size the WAL file is cut back to when it is rewound, in bytes.
+const JOURNAL_SIZE_LIMIT: i64 = super::checkpoint::RESTART_AT * 4096;
+
 /// The schema version this build reads and writes.
 pub(super) const VERSION: usize = MIGRATIONS.len();
 
@@ -67,6 +70,11 @@ pub(super) fn connect(path: &Path, options: &SqliteOptions) -> Result<Connection
         )));
     }
     conn.pragma_update(None, "synchronous", options.synchronous.as_str())
+        .map_err(db_error)?;
+    // The ledger's checkpointer thread copies the WAL into the file; no commit stops to do it.
+    conn.pragma_update(None, "wal_autocheckpoint", 0)
+        .map_err(db_error)?;
+    conn.pragma_update(None, "journal_size_limit", JOURNAL_SIZE_LIMIT)
         .map_err(db_error)?;
     conn.set_prepared_statement_cache_capacity(64);
     Ok(conn)

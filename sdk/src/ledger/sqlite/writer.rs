@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use rusqlite::Connection;
 use tokio::sync::{mpsc, oneshot};
 
+use super::checkpoint::{self, Checkpointer};
 use super::ops::db_error;
 use crate::ledger::{LedgerError, unix_millis};
 
@@ -27,9 +28,11 @@ pub(super) struct Writer {
 
 impl Writer {
     /// Starts the thread that owns `conn`: batches of at most `max_batch` operations, waiting
-    /// up to `patience` for another connection's write lock.
+    /// up to `patience` for another connection's write lock, nudging `checkpointer` after its
+    /// commits.
     pub(super) fn spawn(
         conn: Connection,
+        checkpointer: Checkpointer,
         max_batch: usize,
         patience: Duration,
     ) -> Result<Writer, LedgerError> {
@@ -37,7 +40,10 @@ impl Writer {
         let (jobs, queue) = mpsc::channel(max_batch.saturating_mul(2));
         let thread = std::thread::Builder::new()
             .name("wechatpay-notify-sqlite-writer".into())
-            .spawn(move || run(&conn, queue, max_batch, patience))
+            .spawn(move || {
+                run(&conn, &checkpointer, queue, max_batch, patience);
+                drop(checkpointer); // stops the checkpointer before the writer's connection closes
+            })
             .map_err(LedgerError::unavailable)?;
         Ok(Writer {
             jobs: Some(jobs),
@@ -77,33 +83,41 @@ fn stopped() -> LedgerError {
 /// The thread's loop: a batch of whatever is queued, until every sender is gone.
 fn run(
     conn: &Connection,
+    checkpointer: &Checkpointer,
     mut queue: mpsc::Receiver<Box<dyn Job>>,
     max_batch: usize,
     patience: Duration,
 ) {
     let mut batch = Vec::with_capacity(max_batch);
     while let Some(first) = queue.blocking_recv() {
+        if checkpointer.take_restart()
+            && let Err(e) = checkpoint::checkpoint(conn, "RESTART")
+        {
+            tracing::warn!(error = %e, "sqlite ledger: the WAL could not be rewound");
+        }
         batch.push(first);
         while batch.len() < max_batch
             && let Ok(job) = queue.try_recv()
         {
             batch.push(job);
         }
-        commit_batch(conn, batch.drain(..), patience);
+        if commit_batch(conn, batch.drain(..), patience) {
+            checkpointer.nudge();
+        }
     }
 }
 
-/// Runs `batch` in one transaction and answers every operation in it.
+/// Runs `batch` in one transaction and answers every operation in it; whether it committed.
 pub(super) fn commit_batch(
     conn: &Connection,
     batch: impl IntoIterator<Item = Box<dyn Job>>,
     patience: Duration,
-) {
+) -> bool {
     let mut batch = batch.into_iter();
     if let Err(e) = begin(conn, patience) {
         let why: BatchError = Arc::new(e);
         batch.for_each(|job| job.refuse(&why));
-        return;
+        return false;
     }
     let mut answers = Vec::with_capacity(batch.size_hint().0);
     let mut rolled_back = false;
@@ -130,6 +144,7 @@ pub(super) fn commit_batch(
     for answer in answers {
         answer.send(ended.as_ref().map(|_| ()));
     }
+    ended.is_ok()
 }
 
 /// Begins the batch's transaction, waiting up to `patience` for the write lock.
