@@ -370,6 +370,37 @@ mod sqlite {
             .unwrap();
     }
 
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_wal_is_copied_into_the_file_while_the_ledger_is_open() {
+        let db = TempDb::new("checkpoint");
+        let ledger = db.open();
+        let size = || std::fs::metadata(&db.0).map(|m| m.len()).unwrap_or(0);
+        let empty = size();
+        for n in 0..300 {
+            ledger
+                .store_request(&stored(&format!("ckpt-{n}")))
+                .await
+                .unwrap();
+        }
+        // No commit stops to checkpoint: the checkpointer thread does it once the writes pause.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while size() <= empty {
+            assert!(
+                Instant::now() < deadline,
+                "the file never grew past {empty} bytes: nothing was checkpointed"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert!(
+            ledger
+                .request(&DeliveryKey::v3("ckpt-299"))
+                .await
+                .unwrap()
+                .is_some(),
+            "what was checkpointed is still read back"
+        );
+    }
+
     #[test]
     fn a_newer_schema_is_refused() {
         let db = TempDb::new("newer");

@@ -38,7 +38,7 @@
 //!   survives a power loss. [`Synchronous::Normal`] survives a process crash, not an OS crash
 //!   or power loss; see [`Synchronous`] for what each can lose and what each costs.
 //! - **Checkpoints** (copying the WAL back into the file) run on a thread of their own, never
-//!   inside a commit. Under sustained load the WAL grows, up to about 128 MiB, where the writer
+//!   inside a commit. Under sustained load the WAL grows, up to about 256 MiB, where the writer
 //!   rewinds it between two batches (a stop of a few `fsync`s); it is rewound by itself whenever
 //!   the load pauses.
 //! - **Leases** are measured by this machine's clock (Unix milliseconds), which every process

@@ -4,7 +4,8 @@
 //! thread would stop for the checkpoint's two `fsync`s every few hundred notifications. Every
 //! connection of a ledger has it turned off (`wal_autocheckpoint=0`); instead the writer nudges
 //! this thread after its commits, and this thread runs a `PASSIVE` checkpoint (which never
-//! blocks the writer) at most every [`PAUSE`].
+//! takes the write lock) when the commits pause for [`LULL`], or [`MAX_WAIT`] after the first
+//! commit it has not copied.
 //!
 //! A passive checkpoint cannot rewind the WAL while the writer keeps appending to it, so under
 //! sustained load the WAL grows. Once it holds [`RESTART_AT`] frames this thread asks the
@@ -14,22 +15,28 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{Receiver, SyncSender};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rusqlite::Connection;
 
 use crate::ledger::LedgerError;
 
-/// The least time between two passive checkpoints: the WAL collects pages meanwhile, and a page
-/// written many times is copied once.
-const PAUSE: Duration = Duration::from_millis(100);
+/// A checkpoint waits for the writer to have committed nothing for this long: its `fsync`s slow
+/// down the writer's own writes to the file (the file system's journal), so they go where the
+/// load pauses.
+const LULL: Duration = Duration::from_millis(20);
 
-/// WAL frames (pages) past which the writer rewinds the WAL: 128 MiB of 4 KiB pages, about
-/// 10 s of sustained load at 5,000 notifications a second with time-ordered ids (2 to 3 pages
-/// per notification), so that the stop is rare.
-pub(super) const RESTART_AT: i64 = 32_768;
+/// ...but for no longer than this after the first commit it has not copied: under sustained
+/// load, one checkpoint a second. Meanwhile the WAL collects pages, and a page written many
+/// times is copied once.
+const MAX_WAIT: Duration = Duration::from_secs(1);
+
+/// WAL frames (pages) past which the writer rewinds the WAL: 256 MiB of 4 KiB pages, several
+/// seconds of sustained load at 5,000 notifications a second (3 to 5 pages each), so that the
+/// stop is rare; whenever the load pauses the WAL is rewound without one.
+pub(super) const RESTART_AT: i64 = 65_536;
 
 /// The handle on the checkpointer thread; dropping it stops the thread and waits for it.
 pub(super) struct Checkpointer {
@@ -79,17 +86,46 @@ impl Drop for Checkpointer {
 
 fn run(conn: &Connection, nudged: &Receiver<()>, restart: &AtomicBool) {
     while nudged.recv().is_ok() {
-        match checkpoint(conn, "PASSIVE") {
+        let first = Instant::now();
+        let mut open = true;
+        while first.elapsed() < MAX_WAIT {
+            match nudged.recv_timeout(LULL) {
+                Ok(()) => {}
+                Err(RecvTimeoutError::Timeout) => break,
+                Err(RecvTimeoutError::Disconnected) => {
+                    open = false;
+                    break;
+                }
+            }
+        }
+        match catch_up(conn) {
             Ok(log) if log >= RESTART_AT => restart.store(true, Ordering::Relaxed),
             Ok(_) => {}
             // Another process's checkpoint is running, or the file is out of reach: the next
             // nudge tries again.
             Err(e) => tracing::debug!(error = %e, "sqlite ledger: checkpoint skipped"),
         }
-        // Nudges meanwhile wait in the channel (one is enough); a closed channel ends the loop
-        // once it is empty.
-        std::thread::sleep(PAUSE);
+        if !open {
+            break; // the ledger is closing: the last connection to close checkpoints
+        }
     }
+}
+
+/// A passive checkpoint, then a few more while each finds much less to copy: the frames left
+/// for the writer's rewind (which it waits for) are few. Returns how many frames the WAL holds.
+fn catch_up(conn: &Connection) -> rusqlite::Result<i64> {
+    let mut copied = 0;
+    for _ in 0..4 {
+        let (log, done): (i64, i64) =
+            conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| {
+                Ok((row.get(1)?, row.get(2)?))
+            })?;
+        if log < RESTART_AT || done - copied < 256 {
+            return Ok(log);
+        }
+        copied = done;
+    }
+    checkpoint(conn, "PASSIVE")
 }
 
 /// Runs `PRAGMA wal_checkpoint(mode)`; returns how many frames the WAL holds.
