@@ -6,6 +6,7 @@ use wechatpay_notify::ledger::Ledger;
 use wechatpay_notify::ledger::memory::MemoryLedger;
 use wechatpay_notify::ledger::postgres::PgLedger;
 use wechatpay_notify::ledger::redis::RedisLedger;
+use wechatpay_notify::ledger::sqlite::SqliteLedger;
 
 use crate::UsageError;
 
@@ -39,12 +40,15 @@ fn split_schema(url: &str) -> (String, Option<String>) {
     (url, schema)
 }
 
-/// Opens the ledger `url` names: `memory`, `sqlite:PATH`, `postgres://…[?schema=NAME]`,
+/// Opens the ledger `url` names: `memory`, `sqlite:PATH[?synchronous=full|normal…]`, `postgres://…[?schema=NAME]`,
 /// `redis://…`.
 pub async fn open(url: &str) -> Result<Arc<dyn Ledger>, UsageError> {
     let fail = |e: &dyn std::fmt::Display| UsageError(format!("--ledger {url}: {e}"));
     if url == "memory" {
         return Ok(Arc::new(MemoryLedger::new()));
+    }
+    if url.starts_with("sqlite:") {
+        return Ok(Arc::new(SqliteLedger::open_url(url).map_err(|e| fail(&e))?));
     }
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         let (url, schema) = split_schema(url);

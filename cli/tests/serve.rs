@@ -135,3 +135,13 @@ fn drop_schema(url: &str, schema: &str) {
             .unwrap();
     });
 }
+
+/// `serve` on its default backend, a SQLite file.
+#[test]
+fn serve_on_the_sqlite_ledger_processes_each_notification_once() {
+    let db = temp("serve.db");
+    serve_processes_each_notification_once(&format!("sqlite:{}", db.display()), "sqlite");
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
+    }
+}

@@ -15,6 +15,7 @@ use wechatpay_notify::ledger::memory::MemoryLedger;
 use wechatpay_notify::ledger::postgres::PgLedger;
 use wechatpay_notify::ledger::postgres::tokio_postgres;
 use wechatpay_notify::ledger::redis::{RedisConfig, RedisLedger};
+use wechatpay_notify::ledger::sqlite::{SqliteLedger, SqliteOptions, Synchronous};
 use wechatpay_notify::ledger::{Claim, ClaimRequest, Completion, DeliveryKey, Ledger};
 
 const IN_FLIGHT: u64 = 64;
@@ -79,6 +80,20 @@ fn bench_backend(c: &mut Criterion, name: &str, ledger: Arc<dyn Ledger>) {
 
 fn ledgers(c: &mut Criterion) {
     bench_backend(c, "memory", Arc::new(MemoryLedger::new()));
+    let dir = std::env::temp_dir().join(format!("wechatpay-notify-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for sync in [Synchronous::Full, Synchronous::Normal] {
+        let path = dir.join(format!("ledger-{sync:?}.db"));
+        let ledger =
+            SqliteLedger::open_with(&path, SqliteOptions::default().with_synchronous(sync))
+                .expect("sqlite ledger");
+        bench_backend(
+            c,
+            &format!("sqlite-{sync:?}").to_lowercase(),
+            Arc::new(ledger),
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
     match std::env::var("WECHATPAY_NOTIFY_TEST_PG") {
         Ok(url) => {
             let schema = format!("wechatpay_notify_bench_{}", std::process::id());

@@ -686,7 +686,7 @@ async fn pg_silent_server_is_unavailable_not_hung() {
 
 /// Claims and completions per second, 64 tasks on distinct keys: a measurement to run by
 /// hand, in release (`WECHATPAY_NOTIFY_PG_POOL` sets the pool size, 16 by default):
-/// `cargo test --release -p wechatpay-notify --features testkit,postgres --test ledger
+/// `cargo test --release -p wechatpay-notify --features testkit,postgres --test ledger_postgres
 /// pg_throughput -- --ignored --nocapture`.
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "a measurement, run by hand in release"]

@@ -350,7 +350,7 @@ async fn unreadable_data_is_corrupt() {
 }
 
 /// Claims and completions per second, 64 tasks on distinct deliveries. Run by hand:
-/// `cargo test --release -p wechatpay-notify --features testkit,redis --test ledger --
+/// `cargo test --release -p wechatpay-notify --features testkit,redis --test ledger_redis --
 /// --ignored --nocapture redis_ledger_throughput`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "a measurement, not a test"]
