@@ -229,10 +229,7 @@ impl Service {
                 .collect(),
             body: body.to_vec(),
         };
-        if let Err(e) = self.ledger.store_request(&stored).await {
-            return self.ledger_failed(e);
-        }
-        self.process(&verified, delivery).await
+        self.process(&verified, delivery, Some(&stored)).await
     }
 
     /// Handles an `http` request (raw body bytes) and answers with an `http` response.
@@ -282,19 +279,53 @@ impl Service {
             Ok(v) => v,
             Err(e) => return Ok(Outcome::failed(e)),
         };
-        Ok(self.process(&verified, delivery.clone()).await)
+        Ok(self.process(&verified, delivery.clone(), None).await)
     }
 
-    async fn process(&self, verified: &Verified<'_>, delivery: DeliveryKey) -> Outcome {
+    /// Opens a verified request and runs it, keeping `stored` first when it is a new arrival.
+    async fn process(
+        &self,
+        verified: &Verified<'_>,
+        delivery: DeliveryKey,
+        stored: Option<&StoredRequest>,
+    ) -> Outcome {
         match self.dispatcher.receiver().open(verified) {
-            Ok(received) => self.run(received, delivery).await,
-            Err(e) => self.quarantine(delivery, e).await,
+            Ok(received) => self.run(received, delivery, stored).await,
+            Err(e) => self.quarantine(delivery, e, stored).await,
         }
     }
 
-    /// Claims, waiting for another holder up to the configured time.
-    async fn claim(&self, ask: &ClaimRequest) -> Result<Claim, Error> {
+    /// Keeps `stored` (when given) and claims, waiting for another holder up to the configured
+    /// time.
+    ///
+    /// The request is kept in the same round as the first claim: both are sent before either
+    /// is awaited, so a group-committing backend (SQLite) writes them in one transaction, and
+    /// a networked one overlaps the two round trips. The order does not matter to the ledger
+    /// (keeping never changes a record's status), and nothing is answered before both are
+    /// recorded: a request that could not be kept gets 503 and its claim is released as
+    /// failed.
+    async fn claim(
+        &self,
+        ask: &ClaimRequest,
+        stored: Option<&StoredRequest>,
+    ) -> Result<Claim, Error> {
         let deadline = Instant::now() + self.config.busy_wait;
+        if let Some(stored) = stored {
+            let (kept, claimed) =
+                tokio::join!(self.ledger.store_request(stored), self.ledger.claim(ask));
+            match (kept, claimed) {
+                (Err(e), Ok(Claim::New(lease))) => {
+                    let failed = Completion::Failed {
+                        reason: format!("the request could not be kept: {e}"),
+                    };
+                    let _ = self.ledger.complete(&lease, &failed).await;
+                    return Err(Error::Ledger(e));
+                }
+                (Err(e), _) => return Err(Error::Ledger(e)),
+                (Ok(()), Ok(Claim::Busy { .. })) => {}
+                (Ok(()), claimed) => return Ok(claimed?),
+            }
+        }
         loop {
             match self.ledger.claim(ask).await? {
                 Claim::Busy { holder } => {
@@ -308,7 +339,12 @@ impl Service {
         }
     }
 
-    pub(crate) async fn run(&self, received: Received, delivery: DeliveryKey) -> Outcome {
+    pub(crate) async fn run(
+        &self,
+        received: Received,
+        delivery: DeliveryKey,
+        stored: Option<&StoredRequest>,
+    ) -> Outcome {
         let kind = received.kind();
         let fact = kind.and_then(|k| {
             received
@@ -324,7 +360,7 @@ impl Service {
             ),
             ttl: self.config.lease_ttl,
         };
-        let lease = match self.claim(&ask).await {
+        let lease = match self.claim(&ask, stored).await {
             Ok(Claim::New(lease)) => lease,
             Ok(Claim::Done { by, reply }) => {
                 bump(&self.counters.duplicates);
@@ -399,14 +435,19 @@ impl Service {
         }
     }
 
-    pub(crate) async fn quarantine(&self, delivery: DeliveryKey, error: Error) -> Outcome {
+    pub(crate) async fn quarantine(
+        &self,
+        delivery: DeliveryKey,
+        error: Error,
+        stored: Option<&StoredRequest>,
+    ) -> Outcome {
         let ask = ClaimRequest {
             delivery,
             fact: None,
             kind: None,
             ttl: self.config.lease_ttl,
         };
-        match self.claim(&ask).await {
+        match self.claim(&ask, stored).await {
             Ok(Claim::New(lease)) => {
                 let completion = Completion::Quarantined {
                     reason: describe(&error),

@@ -75,16 +75,21 @@ impl Service {
             headers: Vec::new(),
             body: seal(key, &delivery, body),
         };
-        if let Err(e) = self.ledger().store_request(&stored).await {
-            return in_xml(self.ledger_failed(e), style);
-        }
-        in_xml(self.process_v2(&checked, delivery).await, style)
+        in_xml(
+            self.process_v2(&checked, delivery, Some(&stored)).await,
+            style,
+        )
     }
 
-    async fn process_v2(&self, checked: &crate::v2::Checked, delivery: DeliveryKey) -> Outcome {
+    async fn process_v2(
+        &self,
+        checked: &crate::v2::Checked,
+        delivery: DeliveryKey,
+        stored: Option<&StoredRequest>,
+    ) -> Outcome {
         match self.dispatcher().receiver().open_v2(checked) {
-            Ok(received) => self.run(received, delivery).await,
-            Err(e) => self.quarantine(delivery, e).await,
+            Ok(received) => self.run(received, delivery, stored).await,
+            Err(e) => self.quarantine(delivery, e, stored).await,
         }
     }
 
@@ -104,7 +109,7 @@ impl Service {
         };
         let style = checked.reply_style();
         Ok(in_xml(
-            self.process_v2(&checked, delivery.clone()).await,
+            self.process_v2(&checked, delivery.clone(), None).await,
             style,
         ))
     }
