@@ -43,6 +43,7 @@
 mod certificate;
 mod fixed_keys;
 mod request;
+pub mod simulator;
 mod v2;
 
 use std::fmt;
