@@ -153,6 +153,16 @@ impl TestSigner {
             .expect("an RSA public key encodes")
     }
 
+    /// The private key, PEM PKCS#8 (`-----BEGIN PRIVATE KEY-----`), for test key files.
+    pub fn private_key_pem(&self) -> String {
+        use rsa::pkcs8::EncodePrivateKey;
+        self.key
+            .as_ref()
+            .to_pkcs8_pem(LineEnding::LF)
+            .expect("an RSA private key encodes")
+            .to_string()
+    }
+
     /// The public key, loaded as a receiver loads it.
     pub fn verifying_key(&self) -> VerifyingKey {
         let der = self
