@@ -46,6 +46,11 @@ impl Server {
     }
 
     pub fn start_with_key(ledger: &str, sink: &Path, api_v3_key_file: &Path) -> Server {
+        Server::start_with_keys(ledger, sink, &key_args(api_v3_key_file))
+    }
+
+    /// A server with these key flags.
+    pub fn start_with_keys(ledger: &str, sink: &Path, keys: &[String]) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_wechatpay-notify"))
             .args([
                 "serve",
@@ -56,7 +61,7 @@ impl Server {
                 "--sink",
             ])
             .arg(sink)
-            .args(key_args(api_v3_key_file))
+            .args(keys)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
             .spawn()
