@@ -6,7 +6,7 @@ mod common;
 use std::path::Path;
 use std::process::{Command, Output};
 
-use common::{KEY_ID, Server, root, temp};
+use common::{DropSchema, KEY_ID, Server, root, temp};
 use wechatpay_notify::testkit::TEST_PRIVATE_KEY_PEM;
 
 fn cli(args: &[&str]) -> Output {
@@ -228,8 +228,29 @@ fn keys_gen_writes_keys_that_serve_and_send_use() {
 
 #[test]
 fn demo_passes_in_one_process() {
+    demo_passes_on("memory");
+}
+
+/// `demo` on the PostgreSQL ledger `WECHATPAY_NOTIFY_TEST_PG` names, in a schema of its own.
+#[test]
+fn demo_passes_on_the_postgres_ledger() {
+    let Ok(url) = std::env::var("WECHATPAY_NOTIFY_TEST_PG") else {
+        assert!(
+            std::env::var("WECHATPAY_NOTIFY_REQUIRE_SERVICES").as_deref() != Ok("1"),
+            "WECHATPAY_NOTIFY_TEST_PG is unset and WECHATPAY_NOTIFY_REQUIRE_SERVICES=1"
+        );
+        eprintln!("SKIPPED: demo on PostgreSQL (WECHATPAY_NOTIFY_TEST_PG unset)");
+        return;
+    };
+    let schema = format!("demo_test_{}", std::process::id());
+    let _dropped_at_end = DropSchema(url.clone(), schema.clone());
+    let separator = if url.contains('?') { '&' } else { '?' };
+    demo_passes_on(&format!("{url}{separator}schema={schema}"));
+}
+
+fn demo_passes_on(ledger: &str) {
     let started = std::time::Instant::now();
-    let out = cli(&["demo", "--ledger", "memory"]);
+    let out = cli(&["demo", "--ledger", ledger]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(
         out.status.code(),

@@ -161,3 +161,30 @@ pub fn temp(name: &str) -> PathBuf {
     let _ = std::fs::remove_file(&p);
     p
 }
+
+/// Drops the schema when the test ends, passed or failed.
+pub struct DropSchema(pub String, pub String);
+
+impl Drop for DropSchema {
+    fn drop(&mut self) {
+        drop_schema(&self.0, &self.1);
+    }
+}
+
+pub fn drop_schema(url: &str, schema: &str) {
+    use wechatpay_notify::ledger::postgres::tokio_postgres;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+            .await
+            .unwrap();
+        tokio::spawn(connection);
+        client
+            .batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
+            .await
+            .unwrap();
+    });
+}
