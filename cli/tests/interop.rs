@@ -1,12 +1,12 @@
-//! Interoperability with an implementation that is not ours, Python's `cryptography`: what the
-//! simulator sends verifies and decrypts there, and what Python signs and seals the SDK
-//! accepts. Skipped (with a message) where `python3` with `cryptography` is missing.
+//! Interoperability with an implementation that is not ours, Python's `cryptography` (and its
+//! standard `hashlib`/`hmac` for the APIv2 sign): what the simulator sends, APIv3 and APIv2,
+//! verifies and decrypts there, and what Python signs and seals the SDK accepts. Skipped (with a message) where `python3` with `cryptography` is missing.
 
 use std::io::Write as _;
 use std::process::{Command, Stdio};
 
 use http::{HeaderMap, HeaderName, HeaderValue};
-use wechatpay_notify::keys::{ApiV3Key, Keyring};
+use wechatpay_notify::keys::{ApiV2Key, ApiV3Key, Keyring};
 use wechatpay_notify::testkit::TestSigner;
 use wechatpay_notify::testkit::simulator::{Payload, Simulator};
 use wechatpay_notify::{Kind, Receiver};
@@ -55,6 +55,147 @@ json.dump({"public_key_pem": pem, "body": body, "headers": [
     ["Wechatpay-Serial", "PUB_KEY_ID_0199999999999999999999999999"],
     ["Wechatpay-Signature-Type", "WECHATPAY2-SHA256-RSA2048"]]}, sys.stdout)
 "#;
+
+/// Checks an APIv2 body read from stdin: its `sign` (MD5 or HMAC-SHA256, by `sign_type`), and
+/// opens `req_info` (AES-256-ECB, key md5(APIv2 key) hex) or `event_ciphertext` (AES-256-GCM,
+/// APIv3 key); prints the plaintext (empty for unencrypted bodies).
+const PY_V2_OPEN: &str = r#"
+import base64, hashlib, hmac, sys
+import xml.etree.ElementTree as ET
+from cryptography.hazmat.primitives import padding
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+v2_key, v3_key = sys.argv[1], sys.argv[2]
+d = {e.tag: (e.text or "") for e in ET.fromstring(sys.stdin.read())}
+if "sign" in d:
+    text = "&".join(f"{k}={d[k]}" for k in sorted(d) if k != "sign" and d[k] != "") + "&key=" + v2_key
+    if d.get("sign_type", d.get("algorithm", "")).upper() == "HMAC-SHA256":
+        expected = hmac.new(v2_key.encode(), text.encode(), hashlib.sha256).hexdigest().upper()
+    else:
+        expected = hashlib.md5(text.encode()).hexdigest().upper()
+    assert hmac.compare_digest(expected, d["sign"]), ("sign", expected, d["sign"])
+if "req_info" in d:
+    key = hashlib.md5(v2_key.encode()).hexdigest().encode()
+    dec = Cipher(algorithms.AES(key), modes.ECB()).decryptor()
+    padded = dec.update(base64.b64decode(d["req_info"])) + dec.finalize()
+    unpad = padding.PKCS7(128).unpadder()
+    sys.stdout.write((unpad.update(padded) + unpad.finalize()).decode())
+elif "event_ciphertext" in d:
+    plain = AESGCM(v3_key.encode()).decrypt(d["event_nonce"].encode(),
+        base64.b64decode(d["event_ciphertext"]), d.get("event_associated_data", "").encode())
+    sys.stdout.write(plain.decode())
+"#;
+
+/// Signs an APIv2 body (read from stdin, its `sign` replaced) with the given sign type.
+const PY_V2_SIGN: &str = r#"
+import hashlib, hmac, sys
+import xml.etree.ElementTree as ET
+v2_key, sign_type = sys.argv[1], sys.argv[2]
+d = {e.tag: (e.text or "") for e in ET.fromstring(sys.stdin.read())}
+d.pop("sign", None)
+d["sign_type"] = sign_type
+text = "&".join(f"{k}={d[k]}" for k in sorted(d) if d[k] != "") + "&key=" + v2_key
+if sign_type == "HMAC-SHA256":
+    d["sign"] = hmac.new(v2_key.encode(), text.encode(), hashlib.sha256).hexdigest().upper()
+else:
+    d["sign"] = hashlib.md5(text.encode()).hexdigest().upper()
+sys.stdout.write("<xml>" + "".join(f"<{k}><![CDATA[{v}]]></{k}>" for k, v in d.items()) + "</xml>")
+"#;
+
+const API_V2_KEY: &str = "wechatpay-notify-sample-v2-key-32";
+
+fn python(script: &str, args: &[&str], stdin: &[u8]) -> String {
+    let mut child = Command::new("python3")
+        .args(["-c", script])
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(stdin).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn root() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+#[test]
+fn python_checks_and_opens_what_the_simulator_sends_over_apiv2() {
+    if !python_ready() {
+        return;
+    }
+    let sim = Simulator::new(
+        TestSigner::fixed("PUB_KEY_ID_0114232134912410000000000000"),
+        ApiV3Key::from_text(API_V3_KEY).unwrap(),
+    )
+    .with_api_v2_key(ApiV2Key::from_text(API_V2_KEY).unwrap());
+    let ex = |p: &str| std::fs::read(root().join("schema/examples/v2").join(p)).unwrap();
+    for (id, outer, plaintext) in [
+        ("v2:transaction-success", "transaction-success.xml", None),
+        (
+            "v2:combined-transactions-success",
+            "combined-transactions-success.xml",
+            None,
+        ),
+        (
+            "v2:refund-processed",
+            "refund-processed.xml",
+            Some("refund-processed.req_info.xml"),
+        ),
+        (
+            "v2:TRANSACTION.SUCCESS",
+            "TRANSACTION.SUCCESS.xml",
+            Some("TRANSACTION.SUCCESS.event_ciphertext.xml"),
+        ),
+    ] {
+        let kind = Kind::from_id(id).unwrap();
+        let payload = Payload::v2(kind, &ex(outer), plaintext.map(ex)).unwrap();
+        let body = sim
+            .notification(kind, payload)
+            .unwrap()
+            .sign()
+            .unwrap()
+            .body;
+        let opened = python(PY_V2_OPEN, &[API_V2_KEY, API_V3_KEY], &body);
+        if let Some(p) = plaintext {
+            assert_eq!(opened.as_bytes(), ex(p), "{id}");
+        }
+    }
+}
+
+#[test]
+fn the_sdk_accepts_what_python_signs_over_apiv2() {
+    if !python_ready() {
+        return;
+    }
+    let receiver = Receiver::for_v2(ApiV2Key::from_text(API_V2_KEY).unwrap());
+    let example = std::fs::read(root().join("schema/examples/v2/transaction-success.xml")).unwrap();
+    for sign_type in ["MD5", "HMAC-SHA256"] {
+        let body = python(PY_V2_SIGN, &[API_V2_KEY, sign_type], &example);
+        let received = receiver
+            .receive_v2(body.as_bytes())
+            .unwrap_or_else(|e| panic!("{sign_type}: {e}"));
+        assert_eq!(
+            received.kind(),
+            Kind::from_id("v2:transaction-success"),
+            "{sign_type}"
+        );
+        let forged = body.replace("<total_fee><![CDATA[", "<total_fee><![CDATA[9");
+        assert_ne!(forged, body);
+        assert!(
+            receiver.receive_v2(forged.as_bytes()).is_err(),
+            "{sign_type}"
+        );
+    }
+}
 
 fn python_ready() -> bool {
     let ok = Command::new("python3")
