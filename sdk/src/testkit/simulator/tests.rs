@@ -55,6 +55,27 @@ fn every_kind_is_made_from_its_example_and_received_as_itself() {
 }
 
 #[test]
+fn a_platform_certificate_serial_works_as_the_key_id() {
+    let (_, v3, _) = keys();
+    let serial = "5157F09EFDC096DE15EBE81A47057A7232F1B8E1";
+    let signer = TestSigner::fixed(serial);
+    let mut keyring = crate::keys::Keyring::new();
+    keyring
+        .add_platform_certificate_pem(&signer.self_signed_certificate_pem(serial).unwrap())
+        .unwrap();
+    let request = Simulator::new(signer, v3.clone())
+        .notification(Kind::RefundSuccess, example(Kind::RefundSuccess))
+        .unwrap()
+        .sign()
+        .unwrap();
+    assert_eq!(request.headers["Wechatpay-Serial"], serial);
+    let received = Receiver::new(keyring, v3)
+        .receive(&request.headers, &request.body)
+        .unwrap();
+    assert_eq!(received.kind(), Some(Kind::RefundSuccess));
+}
+
+#[test]
 fn a_v2_kind_needs_the_v2_key_and_payloads_fit_their_format() {
     let (signer, v3, _) = keys();
     let sim = Simulator::new(signer, v3);
