@@ -1,13 +1,18 @@
-//! `wechatpay-notify`: serve, inspect, replay and list WeChat Pay notifications.
+//! `wechatpay-notify`: serve, inspect, replay and list WeChat Pay notifications; simulate WeChat
+//! Pay (`send`, `keys`, `demo`).
 
 mod catalog;
+mod demo;
+mod examples;
 mod inspect;
 mod key_flags;
+mod keys;
 mod ledger_url;
 mod logging;
 mod metrics;
 mod replay;
 mod request_file;
+mod send;
 mod serve;
 mod service_flags;
 mod sink;
@@ -44,6 +49,12 @@ enum Command {
     Serve(Box<serve::Args>),
     /// Run stored notifications again (quarantined, failed) through the exactly-once path.
     Replay(Box<replay::Args>),
+    /// Play WeChat Pay: make a notification of a kind and deliver it with retries.
+    Send(Box<send::Args>),
+    /// Test key material for serve, send and demo.
+    Keys(keys::Args),
+    /// The whole story on loopback: keys, serve, every kind delivered, a table and a verdict.
+    Demo(demo::Args),
 }
 
 fn main() -> ExitCode {
@@ -60,6 +71,9 @@ fn main() -> ExitCode {
         Command::Catalog(args) => catalog::run(&args),
         Command::Serve(args) => serve::run(&args),
         Command::Replay(args) => replay::run(&args),
+        Command::Send(args) => send::run(&args),
+        Command::Keys(args) => keys::run(&args),
+        Command::Demo(args) => demo::run(&args),
     };
     ExitCode::from(code)
 }

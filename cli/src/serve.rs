@@ -36,9 +36,30 @@ pub struct Args {
     retain_unresolved_days: u32,
 }
 
-struct App {
+/// What every request of `serve` shares: the service and the metrics.
+pub struct App {
     service: Service,
     metrics: Metrics,
+}
+
+impl App {
+    /// The state of a server around `service`.
+    pub fn new(service: Service) -> Arc<App> {
+        Arc::new(App {
+            service,
+            metrics: Metrics::default(),
+        })
+    }
+}
+
+/// The routes of `serve`: `GET /healthz`, `GET /metrics`, and notifications on any other path
+/// (`demo` serves the same router).
+pub fn router(app: Arc<App>) -> Router {
+    Router::new()
+        .route("/healthz", get(health))
+        .route("/metrics", get(metrics))
+        .fallback(notify)
+        .with_state(app)
 }
 
 pub fn run(args: &Args) -> u8 {
@@ -70,20 +91,13 @@ async fn serve(args: &Args) -> Result<(), UsageError> {
     let local = listener
         .local_addr()
         .map_err(|e| UsageError(format!("--listen: {e}")))?;
-    let app = Arc::new(App {
-        service,
-        metrics: Metrics::default(),
-    });
+    let app = App::new(service);
     let purge = tokio::spawn(purge_periodically(
         app.clone(),
         args.retain_done_days,
         args.retain_unresolved_days,
     ));
-    let router = Router::new()
-        .route("/healthz", get(health))
-        .route("/metrics", get(metrics))
-        .fallback(notify)
-        .with_state(app);
+    let router = router(app);
     println!("listening on {local}");
     tracing::info!(listen = %local, ledger = %args.service.ledger, "serving");
     let served = axum::serve(listener, router)

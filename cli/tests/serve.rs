@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{API_V3_KEY, KEY_ID, Server, refund, temp};
+use common::{API_V3_KEY, DropSchema, KEY_ID, Server, refund, temp};
 use wechatpay_notify::keys::ApiV3Key;
 use wechatpay_notify::testkit::{SignedRequest, TestSigner};
 
@@ -107,33 +107,6 @@ fn serve_on_the_postgres_ledger_processes_each_notification_once() {
     let _dropped_at_end = DropSchema(url.clone(), schema.clone());
     let separator = if url.contains('?') { '&' } else { '?' };
     serve_processes_each_notification_once(&format!("{url}{separator}schema={schema}"), "pg");
-}
-
-/// Drops the schema when the test ends, passed or failed.
-struct DropSchema(String, String);
-
-impl Drop for DropSchema {
-    fn drop(&mut self) {
-        drop_schema(&self.0, &self.1);
-    }
-}
-
-fn drop_schema(url: &str, schema: &str) {
-    use wechatpay_notify::ledger::postgres::tokio_postgres;
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
-            .await
-            .unwrap();
-        tokio::spawn(connection);
-        client
-            .batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
-            .await
-            .unwrap();
-    });
 }
 
 /// `serve` on its default backend, a SQLite file.

@@ -43,6 +43,7 @@
 mod certificate;
 mod fixed_keys;
 mod request;
+pub mod simulator;
 mod v2;
 
 use std::fmt;
@@ -150,6 +151,16 @@ impl TestSigner {
             .verifying_key()
             .to_public_key_pem(LineEnding::LF)
             .expect("an RSA public key encodes")
+    }
+
+    /// The private key, PEM PKCS#8 (`-----BEGIN PRIVATE KEY-----`), for test key files.
+    pub fn private_key_pem(&self) -> String {
+        use rsa::pkcs8::EncodePrivateKey;
+        self.key
+            .as_ref()
+            .to_pkcs8_pem(LineEnding::LF)
+            .expect("an RSA private key encodes")
+            .to_string()
     }
 
     /// The public key, loaded as a receiver loads it.

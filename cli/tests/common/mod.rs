@@ -46,6 +46,11 @@ impl Server {
     }
 
     pub fn start_with_key(ledger: &str, sink: &Path, api_v3_key_file: &Path) -> Server {
+        Server::start_with_keys(ledger, sink, &key_args(api_v3_key_file))
+    }
+
+    /// A server with these key flags.
+    pub fn start_with_keys(ledger: &str, sink: &Path, keys: &[String]) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_wechatpay-notify"))
             .args([
                 "serve",
@@ -56,7 +61,7 @@ impl Server {
                 "--sink",
             ])
             .arg(sink)
-            .args(key_args(api_v3_key_file))
+            .args(keys)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
             .spawn()
@@ -155,4 +160,31 @@ pub fn temp(name: &str) -> PathBuf {
     ));
     let _ = std::fs::remove_file(&p);
     p
+}
+
+/// Drops the schema when the test ends, passed or failed.
+pub struct DropSchema(pub String, pub String);
+
+impl Drop for DropSchema {
+    fn drop(&mut self) {
+        drop_schema(&self.0, &self.1);
+    }
+}
+
+pub fn drop_schema(url: &str, schema: &str) {
+    use wechatpay_notify::ledger::postgres::tokio_postgres;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+            .await
+            .unwrap();
+        tokio::spawn(connection);
+        client
+            .batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
+            .await
+            .unwrap();
+    });
 }

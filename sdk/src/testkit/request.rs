@@ -243,7 +243,7 @@ impl V3RequestBuilder {
 }
 
 /// A random id shaped like the UUIDs real notifications carry.
-fn random_id() -> String {
+pub(crate) fn random_id() -> String {
     let hex = crate::crypto::random_bytes::<16>()
         .iter()
         .map(|b| format!("{b:02x}"))
