@@ -114,7 +114,7 @@ impl<'de, const N: usize> Visitor<'de> for TopLevel<N> {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let mut found = self.names.map(|name| Field { name, raw: None });
-        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+        while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
             match found.iter_mut().find(|f| f.raw.is_none() && f.name == key) {
                 Some(field) => {
                     let raw: &'de RawValue = map.next_value()?;
@@ -126,6 +126,28 @@ impl<'de, const N: usize> Visitor<'de> for TopLevel<N> {
             }
         }
         Ok(found)
+    }
+}
+
+/// A key, borrowed from the text unless it has escapes (`Cow<str>` alone always copies).
+struct Key<'de>(Cow<'de, str>);
+
+impl<'de> serde::Deserialize<'de> for Key<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+        impl<'de> Visitor<'de> for KeyVisitor {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a string key")
+            }
+            fn visit_borrowed_str<E: serde::de::Error>(self, v: &'de str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(v.to_owned())))
+            }
+        }
+        d.deserialize_str(KeyVisitor)
     }
 }
 
