@@ -1,16 +1,19 @@
 //! The merchant's symmetric secrets: the APIv3 key and the APIv2 key.
 
 use std::fmt;
+use std::sync::Arc;
 
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use super::KeyError;
+use crate::crypto::OpeningKey;
 
 /// The merchant's APIv3 key (APIv3密钥): the AES-256-GCM key that opens v3 notification
 /// resources.
 ///
 /// Exactly 32 bytes — in practice 32 ASCII characters set in the merchant platform. Zeroed on
-/// drop; `Debug` never shows it.
+/// drop; `Debug` never shows it. The AES key schedule is prepared once, when the key is made,
+/// and wiped by the crypto backend when the last clone is dropped.
 ///
 /// ```
 /// use wechatpay_notify::keys::ApiV3Key;
@@ -21,7 +24,11 @@ use super::KeyError;
 /// assert_eq!(err.to_string(), "the APIv3 key must be exactly 32 bytes, found 9");
 /// ```
 #[derive(Clone, Zeroize, ZeroizeOnDrop)]
-pub struct ApiV3Key([u8; 32]);
+pub struct ApiV3Key {
+    bytes: [u8; 32],
+    #[zeroize(skip)]
+    opening: Arc<OpeningKey>,
+}
 
 impl ApiV3Key {
     /// The key from its raw bytes.
@@ -32,7 +39,10 @@ impl ApiV3Key {
         let key: [u8; 32] = bytes
             .try_into()
             .map_err(|_| KeyError::ApiV3KeyLength { found: bytes.len() })?;
-        Ok(ApiV3Key(key))
+        Ok(ApiV3Key {
+            opening: Arc::new(OpeningKey::new(&key)),
+            bytes: key,
+        })
     }
 
     /// The key from text, as stored in a file or an environment variable: surrounding
@@ -48,7 +58,12 @@ impl ApiV3Key {
     /// The raw key bytes, for the AEAD.
     #[allow(dead_code, reason = "used by the v3 pipeline and the test kit")]
     pub(crate) fn expose(&self) -> &[u8; 32] {
-        &self.0
+        &self.bytes
+    }
+
+    /// The key prepared for the AEAD.
+    pub(crate) fn opening(&self) -> &OpeningKey {
+        &self.opening
     }
 }
 
