@@ -1,6 +1,6 @@
 //! The `Wechatpay-*` headers of an APIv3 notification, read strictly.
 
-use http::HeaderMap;
+use http::{HeaderMap, HeaderName};
 
 use crate::error::{RequestError, SignatureError};
 
@@ -22,6 +22,41 @@ pub const PROBE_PREFIX: &str = "WECHATPAY/SIGNTEST/";
 /// The longest header value accepted (an RSA-4096 signature in base64 is 684 characters).
 pub const MAX_HEADER_LEN: usize = 1024;
 
+/// A header's name as the header map stores it (lowercase), with the name errors give.
+#[derive(Clone, Copy)]
+struct Name {
+    stored: &'static HeaderName,
+    display: &'static str,
+}
+
+// Looked up by `HeaderName`, a header name is not parsed and lowercased on every request.
+static TIMESTAMP_NAME: HeaderName = HeaderName::from_static("wechatpay-timestamp");
+static NONCE_NAME: HeaderName = HeaderName::from_static("wechatpay-nonce");
+static SIGNATURE_NAME: HeaderName = HeaderName::from_static("wechatpay-signature");
+static SERIAL_NAME: HeaderName = HeaderName::from_static("wechatpay-serial");
+static SIGNATURE_TYPE_NAME: HeaderName = HeaderName::from_static("wechatpay-signature-type");
+
+const TIMESTAMP_HEADER: Name = Name {
+    stored: &TIMESTAMP_NAME,
+    display: TIMESTAMP,
+};
+const NONCE_HEADER: Name = Name {
+    stored: &NONCE_NAME,
+    display: NONCE,
+};
+const SIGNATURE_HEADER: Name = Name {
+    stored: &SIGNATURE_NAME,
+    display: SIGNATURE,
+};
+const SERIAL_HEADER: Name = Name {
+    stored: &SERIAL_NAME,
+    display: SERIAL,
+};
+const SIGNATURE_TYPE_HEADER: Name = Name {
+    stored: &SIGNATURE_TYPE_NAME,
+    display: SIGNATURE_TYPE,
+};
+
 /// The signature headers of one request, borrowed from the header map.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct SignatureHeaders<'a> {
@@ -35,20 +70,20 @@ impl<'a> SignatureHeaders<'a> {
     /// Reads and checks the headers: each present once, visible ASCII, bounded; the signature
     /// type absent or RSA; probes recognised before anything else is looked at.
     pub(crate) fn read(headers: &'a HeaderMap) -> Result<Self, crate::Error> {
-        if let Some(kind) = optional(headers, SIGNATURE_TYPE)?
+        if let Some(kind) = optional(headers, SIGNATURE_TYPE_HEADER)?
             && kind != RSA_SIGNATURE_TYPE
         {
             return Err(SignatureError::UnsupportedType(kind.to_owned()).into());
         }
-        let signature = required(headers, SIGNATURE)?;
+        let signature = required(headers, SIGNATURE_HEADER)?;
         if signature.starts_with(PROBE_PREFIX) {
             return Err(SignatureError::Probe.into());
         }
         Ok(SignatureHeaders {
-            timestamp: required(headers, TIMESTAMP)?,
-            nonce: required(headers, NONCE)?,
+            timestamp: required(headers, TIMESTAMP_HEADER)?,
+            nonce: required(headers, NONCE_HEADER)?,
             signature,
-            serial: required(headers, SERIAL)?,
+            serial: required(headers, SERIAL_HEADER)?,
         })
     }
 
@@ -66,15 +101,13 @@ impl<'a> SignatureHeaders<'a> {
     }
 }
 
-fn required<'a>(headers: &'a HeaderMap, name: &'static str) -> Result<&'a str, RequestError> {
-    optional(headers, name)?.ok_or(RequestError::MissingHeader(name))
+fn required(headers: &HeaderMap, name: Name) -> Result<&str, RequestError> {
+    optional(headers, name)?.ok_or(RequestError::MissingHeader(name.display))
 }
 
-fn optional<'a>(
-    headers: &'a HeaderMap,
-    name: &'static str,
-) -> Result<Option<&'a str>, RequestError> {
-    let mut values = headers.get_all(name).iter();
+fn optional(headers: &HeaderMap, name: Name) -> Result<Option<&str>, RequestError> {
+    let (stored, name) = (name.stored, name.display);
+    let mut values = headers.get_all(stored).iter();
     let Some(value) = values.next() else {
         return Ok(None);
     };
