@@ -161,6 +161,40 @@ impl Outcome {
     }
 }
 
+/// A dispatch under way: the handler's future, and what is reported once it succeeds.
+enum Started {
+    Done(Outcome),
+    Running {
+        future: BoxFuture<Result<ReplyData, HandlerError>>,
+        handled: Handled,
+    },
+}
+
+impl Started {
+    async fn finish(self) -> Outcome {
+        let (future, handled) = match self {
+            Started::Done(outcome) => return outcome,
+            Started::Running { future, handled } => (future, handled),
+        };
+        match future.await {
+            Ok(data) => {
+                let reply = match data {
+                    None => Reply::success(),
+                    Some(v) => match Reply::success_with(&v) {
+                        Ok(r) => r,
+                        Err(e) => return Outcome::failed(Error::Handler(HandlerError::failed(e))),
+                    },
+                };
+                Outcome {
+                    reply,
+                    result: Ok(handled),
+                }
+            }
+            Err(e) => Outcome::failed(Error::Handler(e)),
+        }
+    }
+}
+
 /// A notification that was handled.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Handled {
@@ -228,15 +262,18 @@ impl Dispatcher {
 
     /// Handles one request end to end and returns the reply with what happened.
     pub async fn handle(&self, headers: &HeaderMap, body: &[u8]) -> Outcome {
-        match self.receiver.receive(headers, body) {
-            Ok(received) => self.dispatch(received).await,
-            Err(e) => Outcome::failed(e),
-        }
+        // The received notification is handed over before the first await, so it is not
+        // carried (copied) through the states of nested futures.
+        let started = match self.receiver.receive(headers, body) {
+            Ok(received) => self.start(received, None),
+            Err(e) => return Outcome::failed(e),
+        };
+        started.finish().await
     }
 
     /// Hands an already received notification to its handler.
     pub async fn dispatch(&self, received: Received) -> Outcome {
-        self.dispatch_leased(received, None).await
+        self.start(received, None).finish().await
     }
 
     /// Hands an already received notification to its handler, under a ledger lease.
@@ -245,6 +282,11 @@ impl Dispatcher {
         received: Received,
         lease: Option<Lease>,
     ) -> Outcome {
+        self.start(received, lease).finish().await
+    }
+
+    /// Finds the handler and calls it: what is left is awaiting its future.
+    fn start(&self, received: Received, lease: Option<Lease>) -> Started {
         let Received {
             meta,
             notification,
@@ -256,34 +298,19 @@ impl Dispatcher {
             .and_then(|k| self.handlers.get(&k))
             .or(self.fallback.as_ref());
         let Some(handler) = handler else {
-            return Outcome::failed(Error::Handler(HandlerError::NoHandler(
+            return Started::Done(Outcome::failed(Error::Handler(HandlerError::NoHandler(
                 kind.map_or_else(|| meta.event_type.clone(), |k| k.id().to_owned()),
-            )));
+            ))));
         };
         let count = violations.len();
-        match handler
-            .call(meta.clone(), notification, violations, lease)
-            .await
-        {
-            Ok(data) => {
-                let reply = match data {
-                    None => Reply::success(),
-                    Some(v) => match Reply::success_with(&v) {
-                        Ok(r) => r,
-                        Err(e) => return Outcome::failed(Error::Handler(HandlerError::failed(e))),
-                    },
-                };
-                Outcome {
-                    reply,
-                    result: Ok(Handled {
-                        meta,
-                        kind: kind.map(Kind::id),
-                        violations: count,
-                        duplicate_of: None,
-                    }),
-                }
-            }
-            Err(e) => Outcome::failed(Error::Handler(e)),
+        Started::Running {
+            future: handler.call(meta.clone(), notification, violations, lease),
+            handled: Handled {
+                meta,
+                kind: kind.map(Kind::id),
+                violations: count,
+                duplicate_of: None,
+            },
         }
     }
 
