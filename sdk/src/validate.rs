@@ -147,6 +147,7 @@ impl Path {
     }
 
     /// Runs `f` with `name` appended to the path.
+    #[inline]
     pub fn field<R>(&mut self, name: &'static str, f: impl FnOnce(&mut Path) -> R) -> R {
         self.push(Segment::Field(name));
         let r = f(self);
@@ -155,6 +156,7 @@ impl Path {
     }
 
     /// Runs `f` with `[index]` appended to the path.
+    #[inline]
     pub fn index<R>(&mut self, index: usize, f: impl FnOnce(&mut Path) -> R) -> R {
         self.push(Segment::Index(index));
         let r = f(self);
@@ -162,6 +164,7 @@ impl Path {
         r
     }
 
+    #[inline]
     fn push(&mut self, segment: Segment) {
         match self.inline.get_mut(self.len) {
             Some(slot) => *slot = segment,
@@ -170,6 +173,7 @@ impl Path {
         self.len += 1;
     }
 
+    #[inline]
     fn pop(&mut self) {
         self.len -= 1;
         if self.len >= Path::INLINE {
