@@ -29,13 +29,16 @@ pub(crate) fn recording<'a, T, const N: usize>(
     let mut found = names.map(|name| Field { name, raw: None });
     let mut de = serde_json::Deserializer::from_str(text);
     let mut ended = false;
-    let result = parse(Recorder {
+    let mut result = parse(Recorder {
         de: &mut de,
         found: &mut found,
         ended: &mut ended,
-    })
-    .and_then(|value| de.end().map(|()| value));
-    let whole = ended && (result.is_ok() || de.end().is_ok());
+    });
+    let end = de.end();
+    let whole = ended && end.is_ok();
+    if let (Ok(_), Err(trailing)) = (&result, end) {
+        result = Err(trailing);
+    }
     (result, whole.then_some(found))
 }
 
