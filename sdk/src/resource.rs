@@ -41,6 +41,7 @@ fn parse_v3_speculating(
     let mut source = Speculative {
         plaintext,
         speculate,
+        parsed_as: None,
         parsed: None,
     };
     let kind = match classify_with(event_type, original_type, &mut source) {
@@ -57,8 +58,8 @@ fn parse_v3_speculating(
         Err(e) => return Err(explain_probe(plaintext, e)),
     };
     let notification = match source.parsed {
-        Some((parsed_as, Ok(notification))) if parsed_as == kind => notification,
-        Some((parsed_as, Err(()))) if parsed_as == kind => return Err(explain(kind, plaintext)),
+        Some(Ok(notification)) if source.parsed_as == Some(kind) => notification,
+        Some(Err(_)) if source.parsed_as == Some(kind) => return Err(explain(kind, plaintext)),
         _ => parse_kind(kind, plaintext)?,
     };
     let violations = notification.validate();
@@ -93,8 +94,9 @@ pub fn parse_kind(kind: Kind, plaintext: &[u8]) -> Result<Notification, Resource
 struct Speculative<'a> {
     plaintext: &'a [u8],
     speculate: bool,
-    /// The kind the plaintext was parsed as, and whether that parse succeeded.
-    parsed: Option<(Kind, Result<Notification, ()>)>,
+    /// The kind the plaintext was parsed as, and how that parse went.
+    parsed_as: Option<Kind>,
+    parsed: Option<Result<Notification, serde_json::Error>>,
 }
 
 impl<'a> Source<'a, Kind> for &mut Speculative<'a> {
@@ -106,11 +108,13 @@ impl<'a> Source<'a, Kind> for &mut Speculative<'a> {
         if let (Some(kind), Ok(text), true) =
             (likely, std::str::from_utf8(self.plaintext), self.speculate)
         {
-            let (parsed, fields) = crate::probe::recording(text, names, |d| kind.deserialize(d));
+            let fields =
+                crate::probe::recording(text, names, &mut self.parsed, |d| kind.deserialize(d));
             if let Some(fields) = fields {
-                self.parsed = Some((kind, parsed.map_err(drop)));
+                self.parsed_as = Some(kind);
                 return Ok(fields);
             }
+            self.parsed = None;
         }
         crate::probe::top_level(self.plaintext, names)
     }

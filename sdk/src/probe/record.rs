@@ -15,7 +15,8 @@ use super::Field;
 
 /// Runs `parse` (a typed parse) over `text`, recording the top-level fields `names` on the way.
 ///
-/// Returns the parse's result (checked for trailing characters) and, when the whole top-level
+/// The parse's result (checked for trailing characters) goes to `parsed`, where the caller
+/// keeps it (the value is large: it is not moved again). Returns, when the whole top-level
 /// object was read, the fields as [`top_level`](super::top_level) finds them. The object was
 /// read whole when the parse succeeded, or failed only at the object's end (a required field
 /// of this kind missing: the payload may be of another kind) with nothing after it but
@@ -24,22 +25,23 @@ use super::Field;
 pub(crate) fn recording<'a, T, const N: usize>(
     text: &'a str,
     names: [&'static str; N],
+    parsed: &mut Option<Result<T, serde_json::Error>>,
     parse: impl FnOnce(Recorder<'a, '_>) -> Result<T, serde_json::Error>,
-) -> (Result<T, serde_json::Error>, Option<[Field<'a>; N]>) {
+) -> Option<[Field<'a>; N]> {
     let mut found = names.map(|name| Field { name, raw: None });
     let mut de = serde_json::Deserializer::from_str(text);
     let mut ended = false;
-    let mut result = parse(Recorder {
+    let result = parsed.insert(parse(Recorder {
         de: &mut de,
         found: &mut found,
         ended: &mut ended,
-    });
+    }));
     let end = de.end();
     let whole = ended && end.is_ok();
     if let (Ok(_), Err(trailing)) = (&result, end) {
-        result = Err(trailing);
+        *result = Err(trailing);
     }
-    (result, whole.then_some(found))
+    whole.then_some(found)
 }
 
 /// The deserializer [`recording`] hands the typed parse: serde_json's, recording the top-level
@@ -214,9 +216,14 @@ mod tests {
     }
 
     fn record(text: &str) -> (Result<Basic, serde_json::Error>, Option<[Field<'_>; 3]>) {
-        recording(text, ["trade_type", "sp_mchid", "total"], |d| {
-            Basic::deserialize(d)
-        })
+        let mut parsed = None;
+        let found = recording(
+            text,
+            ["trade_type", "sp_mchid", "total"],
+            &mut parsed,
+            |d| Basic::deserialize(d),
+        );
+        (parsed.unwrap(), found)
     }
 
     #[test]
