@@ -23,11 +23,21 @@ use crate::crypto::OpeningKey;
 /// let err = ApiV3Key::from_text("too short").unwrap_err();
 /// assert_eq!(err.to_string(), "the APIv3 key must be exactly 32 bytes, found 9");
 /// ```
-#[derive(Clone, Zeroize, ZeroizeOnDrop)]
+#[derive(Clone, ZeroizeOnDrop)]
 pub struct ApiV3Key {
     bytes: [u8; 32],
+    /// Dropped with the key (the backend wipes it when no clone holds it).
     #[zeroize(skip)]
     opening: Arc<OpeningKey>,
+}
+
+impl Zeroize for ApiV3Key {
+    /// Zeroes the key; the prepared schedule, which holds the key too, is let go of and
+    /// replaced by the all-zero key's, as the bytes are.
+    fn zeroize(&mut self) {
+        self.bytes.zeroize();
+        self.opening = Arc::new(OpeningKey::new(&self.bytes));
+    }
 }
 
 impl ApiV3Key {
@@ -121,5 +131,29 @@ impl ApiV2Key {
 impl fmt::Debug for ApiV2Key {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("ApiV2Key(<redacted>)")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn zeroizing_the_api_v3_key_lets_go_of_its_prepared_schedule() {
+        let sealed = crate::crypto::aes256gcm_seal(&[0; 32], b"0123456789ab", b"", b"{}");
+        let mut key = ApiV3Key::new(&[7; 32]).unwrap();
+        let mut buffer = sealed.clone();
+        assert!(
+            key.opening()
+                .open_in_place(b"0123456789ab", b"", &mut buffer)
+                .is_err()
+        );
+        key.zeroize();
+        assert_eq!(key.expose(), &[0; 32]);
+        let mut buffer = sealed;
+        key.opening()
+            .open_in_place(b"0123456789ab", b"", &mut buffer)
+            .unwrap();
+        assert_eq!(buffer, b"{}");
     }
 }
