@@ -119,7 +119,7 @@ impl Violations {
 /// A JSON path under construction, built as validation walks the value.
 ///
 /// Segments are pushed and popped around each field, so no string is built until a violation
-/// is actually recorded; the first [`Path::INLINE`] segments live in the path itself, so a walk
+/// is actually recorded; the first eight segments live in the path itself, so a walk
 /// allocates nothing unless the value nests deeper.
 #[derive(Clone, Debug, Default)]
 pub struct Path {
