@@ -9,10 +9,17 @@
 //!   every field → validate → dispatch to a handler → reply, with the signature cache on but
 //!   missing (each iteration takes the next of more distinct requests than the cache holds).
 //! - `whole/duplicate`: a byte-identical copy of a delivered request (cache hit).
-//! - `step/*`: each step alone.
+//! - `step/*`: each step alone. `classify_parse_validate` is what the receiver does with the
+//!   plaintext (one pass for this kind, the event type's default); `classify` is the
+//!   standalone probe, which the receiver runs only for a plaintext of another kind.
+//! - `path/paired` (printed after the criterion groups): the floor, a first delivery and a
+//!   duplicate timed in alternating blocks over the same requests, with the medians of the
+//!   per-round ratios. On a shared machine whose load changes from minute to minute, these
+//!   ratios move far less than the ratio of two medians measured minutes apart.
 
 use std::hint::black_box;
 use std::task::{Context, Poll, Waker};
+use std::time::Instant;
 
 use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, Nonce, UnboundKey};
 use aws_lc_rs::signature::{ParsedPublicKey, RSA_PKCS1_2048_8192_SHA256, UnparsedPublicKey};
@@ -159,6 +166,16 @@ fn bench(c: &mut Criterion) {
             .unwrap()
         })
     });
+    g.bench_function("classify_parse_validate", |b| {
+        b.iter(|| {
+            resource::parse_v3(
+                "TRANSACTION.SUCCESS",
+                Some("transaction"),
+                black_box(&plaintext),
+            )
+            .unwrap()
+        })
+    });
     g.bench_function("parse", |b| {
         b.iter(|| {
             resource::parse_kind(
@@ -186,6 +203,93 @@ fn bench(c: &mut Criterion) {
         b.iter(|| parsed.verify_sig(black_box(&msg), &sig).unwrap())
     });
     g.finish();
+
+    if paired_wanted() {
+        // A fresh cache: every request's first delivery in this measurement misses it.
+        let fresh = Dispatcher::new(Receiver::with_verifier(
+            verifier.clone().with_signature_cache(4096),
+            ApiV3Key::from_text("0123456789abcdefghijklmnopqrstuv").unwrap(),
+        ))
+        .on(|d: Delivery<TransactionSuccessBasic>| async move {
+            black_box(&d.resource.out_trade_no);
+            Ok(())
+        });
+        paired(&reqs, &fresh, &parsed, &aes);
+    }
+}
+
+/// Whether this run measures `path/paired`: under `cargo bench`, unless a filter leaves it out
+/// (or criterion only lists, tests or profiles).
+fn paired_wanted() -> bool {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let flag = |f: &str| args.iter().any(|a| a == f);
+    if !flag("--bench") || flag("--list") || flag("--test") || flag("--profile-time") {
+        return false;
+    }
+    let filters: Vec<&String> = args.iter().filter(|a| !a.starts_with("--")).collect();
+    filters.is_empty() || filters.iter().any(|f| "path/paired".contains(f.as_str()))
+}
+
+/// The floor, a first delivery (a signature-cache miss) and a duplicate (a hit), timed in
+/// alternating blocks of `BLOCK` requests, the order rotating each round; prints the median
+/// time of each and the medians of the per-round ratios.
+fn paired(
+    reqs: &[SignedRequest],
+    dispatcher: &Dispatcher,
+    key: &ParsedPublicKey,
+    aes: &LessSafeKey,
+) {
+    const ROUNDS: usize = 201;
+    const BLOCK: usize = 100;
+    // The duplicate is a request of its own; the others are the floor's and first deliveries'.
+    let (dup, reqs) = reqs.split_first().expect("requests");
+    ready(dispatcher.handle(&dup.headers, &dup.body));
+    // Each cycles through every request on its own: a first delivery comes back to a request
+    // only after more others than the cache holds, so it always misses.
+    let (mut next_floor, mut next_first) = (0usize, 0usize);
+    let mut times: [Vec<f64>; 3] = Default::default();
+    let (mut first_over_floor, mut dup_over_first) = (Vec::new(), Vec::new());
+    for round in 0..ROUNDS {
+        let mut t = [0f64; 3];
+        for k in 0..3 {
+            let which = (round + k) % 3;
+            let start = Instant::now();
+            for _ in 0..BLOCK {
+                match which {
+                    0 => {
+                        next_floor = (next_floor + 1) % reqs.len();
+                        black_box(floor(&reqs[next_floor], key, aes));
+                    }
+                    1 => {
+                        next_first = (next_first + 1) % reqs.len();
+                        let r = &reqs[next_first];
+                        let out = ready(dispatcher.handle(&r.headers, &r.body));
+                        assert_eq!(out.reply.status, 204);
+                    }
+                    _ => {
+                        let out = ready(dispatcher.handle(&dup.headers, &dup.body));
+                        assert_eq!(out.reply.status, 204);
+                    }
+                }
+            }
+            t[which] = start.elapsed().as_secs_f64() * 1e6 / BLOCK as f64;
+        }
+        for (all, v) in times.iter_mut().zip(t) {
+            all.push(v);
+        }
+        first_over_floor.push(t[1] / t[0]);
+        dup_over_first.push(t[2] / t[1]);
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let [floor_t, first_t, dup_t] = times.map(|mut v| median(&mut v));
+    eprintln!(
+        "path/paired: floor {floor_t:.2} µs, first delivery {first_t:.2} µs ({:.3} × floor), duplicate {dup_t:.2} µs ({:.3} × first delivery); medians of {ROUNDS} rounds of {BLOCK} requests each",
+        median(&mut first_over_floor),
+        median(&mut dup_over_first),
+    );
 }
 
 fn message(r: &SignedRequest) -> Vec<u8> {

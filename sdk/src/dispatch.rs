@@ -314,6 +314,52 @@ impl Outcome {
     }
 }
 
+/// A dispatch under way: the handler's future, and what is reported once it succeeds.
+enum Started {
+    Done(Outcome),
+    Running {
+        future: BoxFuture<Result<ReplyData, HandlerError>>,
+        kind: Option<Kind>,
+        handled: Handled,
+    },
+}
+
+impl Started {
+    async fn finish(self) -> Outcome {
+        let (future, kind, handled) = match self {
+            Started::Done(outcome) => return outcome,
+            Started::Running {
+                future,
+                kind,
+                handled,
+            } => (future, kind, handled),
+        };
+        match future.await {
+            Ok(data) => {
+                let v2 = kind.and_then(|k| k.info().v2);
+                let reply = match (data, v2) {
+                    (None, Some(spec)) => Reply::v2_success(spec.reply),
+                    (None, None) => Reply::success(),
+                    (Some(v), _) => match Reply::success_with(&v) {
+                        Ok(r) => r,
+                        Err(e) => {
+                            return Outcome::failed_for(
+                                kind,
+                                Error::Handler(HandlerError::failed(e)),
+                            );
+                        }
+                    },
+                };
+                Outcome {
+                    reply,
+                    result: Ok(handled),
+                }
+            }
+            Err(e) => Outcome::failed_for(kind, Error::Handler(e)),
+        }
+    }
+}
+
 /// A notification that was handled.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Handled {
@@ -408,18 +454,21 @@ impl Dispatcher {
 
     /// Handles one request end to end and returns the reply with what happened.
     pub async fn handle(&self, headers: &HeaderMap, body: &[u8]) -> Outcome {
-        match self.receiver.receive(headers, body) {
-            Ok(received) => self.dispatch(received).await,
+        // The received notification is handed over before the first await, so it is not
+        // carried (copied) through the states of nested futures.
+        let started = match self.receiver.receive(headers, body) {
+            Ok(received) => self.start(received, None),
             Err(e) if crate::v2::is_xml(body) => {
-                Outcome::failed_v2(e, crate::v2::reply_style(body))
+                return Outcome::failed_v2(e, crate::v2::reply_style(body));
             }
-            Err(e) => Outcome::failed(e),
-        }
+            Err(e) => return Outcome::failed(e),
+        };
+        started.finish().await
     }
 
     /// Hands an already received notification to its handler.
     pub async fn dispatch(&self, received: Received) -> Outcome {
-        self.dispatch_leased(received, None).await
+        self.start(received, None).finish().await
     }
 
     /// Hands an already received notification to its handler, under a ledger lease.
@@ -428,6 +477,11 @@ impl Dispatcher {
         received: Received,
         lease: Option<Lease>,
     ) -> Outcome {
+        self.start(received, lease).finish().await
+    }
+
+    /// Finds the handler and calls it: what is left is awaiting its future.
+    fn start(&self, received: Received, lease: Option<Lease>) -> Started {
         let Received {
             meta,
             notification,
@@ -440,44 +494,23 @@ impl Dispatcher {
             .and_then(|k| self.handlers.get(&k))
             .or(self.fallback.as_ref().filter(|_| authenticated));
         let Some(handler) = handler else {
-            return Outcome::failed_for(
+            return Started::Done(Outcome::failed_for(
                 kind,
                 Error::Handler(HandlerError::NoHandler(
                     kind.map_or_else(|| meta.event_type.clone(), |k| k.id().to_owned()),
                 )),
-            );
+            ));
         };
         let count = violations.len();
-        match handler
-            .call(meta.clone(), notification, violations, lease)
-            .await
-        {
-            Ok(data) => {
-                let v2 = kind.and_then(|k| k.info().v2);
-                let reply = match (data, v2) {
-                    (None, Some(spec)) => Reply::v2_success(spec.reply),
-                    (None, None) => Reply::success(),
-                    (Some(v), _) => match Reply::success_with(&v) {
-                        Ok(r) => r,
-                        Err(e) => {
-                            return Outcome::failed_for(
-                                kind,
-                                Error::Handler(HandlerError::failed(e)),
-                            );
-                        }
-                    },
-                };
-                Outcome {
-                    reply,
-                    result: Ok(Handled {
-                        meta,
-                        kind: kind.map(Kind::id),
-                        violations: count,
-                        duplicate_of: None,
-                    }),
-                }
-            }
-            Err(e) => Outcome::failed_for(kind, Error::Handler(e)),
+        Started::Running {
+            future: handler.call(meta.clone(), notification, violations, lease),
+            kind,
+            handled: Handled {
+                meta,
+                kind: kind.map(Kind::id),
+                violations: count,
+                duplicate_of: None,
+            },
         }
     }
 

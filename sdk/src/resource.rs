@@ -2,7 +2,8 @@
 //! validation, with the JSON path of anything that does not fit.
 
 use crate::error::{ResourceError, ResourceFault};
-use crate::generated::{Classified, Kind, Notification, classify};
+use crate::generated::{Classified, Kind, Notification, classify_with};
+use crate::probe::{Field, ProbeError, Source};
 use crate::validate::{Validate, Violation};
 
 /// A resource parsed into its kind's type.
@@ -26,7 +27,24 @@ pub fn parse_v3(
     original_type: Option<&str>,
     plaintext: &[u8],
 ) -> Result<Parsed, ResourceError> {
-    let kind = match classify(event_type, original_type, plaintext) {
+    parse_v3_speculating(event_type, original_type, plaintext, true)
+}
+
+/// [`parse_v3`]; without `speculate`, the plaintext is probed, then parsed (the reference the
+/// one-pass path is tested against).
+fn parse_v3_speculating(
+    event_type: &str,
+    original_type: Option<&str>,
+    plaintext: &[u8],
+    speculate: bool,
+) -> Result<Parsed, ResourceError> {
+    let mut source = Speculative {
+        plaintext,
+        speculate,
+        parsed_as: None,
+        parsed: None,
+    };
+    let kind = match classify_with(event_type, original_type, &mut source) {
         Ok(Classified::Kind(kind)) => kind,
         Ok(Classified::UnknownEventType) => return parse_unknown(event_type, plaintext),
         Ok(Classified::NoVariant) => {
@@ -39,7 +57,11 @@ pub fn parse_v3(
         }
         Err(e) => return Err(explain_probe(plaintext, e)),
     };
-    let notification = parse_kind(kind, plaintext)?;
+    let notification = match source.parsed {
+        Some(Ok(notification)) if source.parsed_as == Some(kind) => notification,
+        Some(Err(_)) if source.parsed_as == Some(kind) => return Err(explain(kind, plaintext)),
+        _ => parse_kind(kind, plaintext)?,
+    };
     let violations = notification.validate();
     Ok(Parsed {
         notification,
@@ -61,6 +83,40 @@ pub fn parse_kind(kind: Kind, plaintext: &[u8]) -> Result<Notification, Resource
     match kind.deserialize(&mut de).and_then(|n| de.end().map(|()| n)) {
         Ok(n) => Ok(n),
         Err(_) => Err(explain(kind, plaintext)),
+    }
+}
+
+/// The plaintext as [`parse_v3`]'s classifier reads it: where kinds share the event_type, it
+/// is parsed as the event_type's default kind while the rules' fields are recorded, so a
+/// notification of that kind (`TRANSACTION.SUCCESS#BASIC`, say) is read once. When the rules
+/// name another kind, that parse is dropped and the plaintext parsed again; when the parse
+/// could not read the whole top level, the fields are probed on their own.
+struct Speculative<'a> {
+    plaintext: &'a [u8],
+    speculate: bool,
+    /// The kind the plaintext was parsed as, and how that parse went.
+    parsed_as: Option<Kind>,
+    parsed: Option<Result<Notification, serde_json::Error>>,
+}
+
+impl<'a> Source<'a, Kind> for &mut Speculative<'a> {
+    fn top_level<const N: usize>(
+        &mut self,
+        likely: Option<Kind>,
+        names: [&'static str; N],
+    ) -> Result<[Field<'a>; N], ProbeError> {
+        if let (Some(kind), Ok(text), true) =
+            (likely, std::str::from_utf8(self.plaintext), self.speculate)
+        {
+            let fields =
+                crate::probe::recording(text, names, &mut self.parsed, |d| kind.deserialize(d));
+            if let Some(fields) = fields {
+                self.parsed_as = Some(kind);
+                return Ok(fields);
+            }
+            self.parsed = None;
+        }
+        crate::probe::top_level(self.plaintext, names)
     }
 }
 
@@ -177,6 +233,77 @@ fn strip_position(message: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every payload of an event_type whose kinds the plaintext tells apart — the examples,
+    /// and each with every top-level field removed, null, a number, an object, `"PARKING"`,
+    /// `"PAP"`, or with its JSON broken — gives the same outcome whether the likely kind is
+    /// parsed while classifying or the plaintext is probed first.
+    #[test]
+    fn one_pass_agrees_with_probing_then_parsing() {
+        let shared = |kind: &Kind| {
+            Kind::ALL
+                .iter()
+                .filter(|k| k.info().event_type == kind.info().event_type)
+                .count()
+                > 1
+        };
+        let mut checked = 0;
+        for kind in Kind::ALL.iter().filter(|k| shared(k)) {
+            let info = kind.info();
+            let stem = info.schema.trim_start_matches("schema/kinds/");
+            let path = format!(
+                "{}/../schema/examples/{}",
+                env!("CARGO_MANIFEST_DIR"),
+                stem.replace(".yaml", ".json")
+            );
+            let example: serde_json::Value =
+                serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+            let serde_json::Value::Object(fields) = &example else {
+                panic!("{path}: not an object");
+            };
+            let mut payloads = vec![example.to_string()];
+            for name in fields.keys() {
+                let mut without = fields.clone();
+                without.remove(name);
+                payloads.push(serde_json::Value::Object(without).to_string());
+                for value in [
+                    serde_json::json!(null),
+                    serde_json::json!(5),
+                    serde_json::json!({}),
+                    serde_json::json!("PARKING"),
+                    serde_json::json!("PAP"),
+                ] {
+                    let mut changed = fields.clone();
+                    changed.insert(name.clone(), value);
+                    payloads.push(serde_json::Value::Object(changed).to_string());
+                }
+            }
+            let text = example.to_string();
+            payloads.push(format!("{text} x"));
+            payloads.push(text[..text.len() - 1].to_owned());
+            payloads.push(format!("[{text}]"));
+            payloads.push(text.replacen('{', "{\"sp_mchid\":\"1\",", 1));
+            for payload in &payloads {
+                let event_type = info.event_type.unwrap();
+                for original_type in [info.original_type, None] {
+                    let one =
+                        parse_v3_speculating(event_type, original_type, payload.as_bytes(), true);
+                    let two =
+                        parse_v3_speculating(event_type, original_type, payload.as_bytes(), false);
+                    match (one, two) {
+                        (Ok(one), Ok(two)) => {
+                            assert!(one.notification == two.notification, "{payload}");
+                            assert_eq!(one.violations, two.violations, "{payload}");
+                        }
+                        (Err(one), Err(two)) => assert_eq!(one, two, "{payload}"),
+                        (one, two) => panic!("{payload}: {one:?} against {two:?}"),
+                    }
+                    checked += 1;
+                }
+            }
+        }
+        assert!(checked > 1000, "{checked}");
+    }
 
     #[test]
     fn positions_are_stripped() {

@@ -119,45 +119,80 @@ impl Violations {
 /// A JSON path under construction, built as validation walks the value.
 ///
 /// Segments are pushed and popped around each field, so no string is built until a violation
-/// is actually recorded.
+/// is actually recorded; the first eight segments live in the path itself, so a walk
+/// allocates nothing unless the value nests deeper.
 #[derive(Clone, Debug, Default)]
 pub struct Path {
-    segments: Vec<Segment>,
+    inline: [Segment; Path::INLINE],
+    len: usize,
+    deeper: Vec<Segment>,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Copy, Debug, Default)]
 enum Segment {
+    /// An inline slot not in use.
+    #[default]
+    Unused,
     Field(&'static str),
     Index(usize),
 }
 
 impl Path {
+    /// How many segments a path holds without allocating.
+    const INLINE: usize = 8;
+
     /// The empty path (the resource's top level).
     pub fn root() -> Self {
         Path::default()
     }
 
     /// Runs `f` with `name` appended to the path.
+    #[inline]
     pub fn field<R>(&mut self, name: &'static str, f: impl FnOnce(&mut Path) -> R) -> R {
-        self.segments.push(Segment::Field(name));
+        self.push(Segment::Field(name));
         let r = f(self);
-        self.segments.pop();
+        self.pop();
         r
     }
 
     /// Runs `f` with `[index]` appended to the path.
+    #[inline]
     pub fn index<R>(&mut self, index: usize, f: impl FnOnce(&mut Path) -> R) -> R {
-        self.segments.push(Segment::Index(index));
+        self.push(Segment::Index(index));
         let r = f(self);
-        self.segments.pop();
+        self.pop();
         r
+    }
+
+    #[inline]
+    fn push(&mut self, segment: Segment) {
+        match self.inline.get_mut(self.len) {
+            Some(slot) => *slot = segment,
+            None => self.deeper.push(segment),
+        }
+        self.len += 1;
+    }
+
+    #[inline]
+    fn pop(&mut self) {
+        self.len -= 1;
+        if self.len >= Path::INLINE {
+            self.deeper.pop();
+        }
+    }
+
+    fn segments(&self) -> impl Iterator<Item = &Segment> {
+        self.inline[..self.len.min(Path::INLINE)]
+            .iter()
+            .chain(&self.deeper)
     }
 }
 
 impl fmt::Display for Path {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, seg) in self.segments.iter().enumerate() {
+        for (i, seg) in self.segments().enumerate() {
             match seg {
+                Segment::Unused => {}
                 Segment::Field(name) if i == 0 => f.write_str(name)?,
                 Segment::Field(name) => write!(f, ".{name}")?,
                 Segment::Index(n) => write!(f, "[{n}]")?,
@@ -326,6 +361,23 @@ mod tests {
         });
         assert_eq!(s, "promotion_detail[0].amount");
         assert_eq!(p.to_string(), "");
+    }
+
+    #[test]
+    fn deep_paths_spill_and_unwind() {
+        fn nest(p: &mut Path, depth: usize) -> String {
+            if depth == 0 {
+                return p.to_string();
+            }
+            let inner = p.field("a", |p| p.index(depth, |p| nest(p, depth - 1)));
+            assert_eq!(p.len, 2 * (6 - depth), "each level pops what it pushed");
+            inner
+        }
+        let mut p = Path::root();
+        let s = nest(&mut p, 6);
+        assert_eq!(s, "a[6].a[5].a[4].a[3].a[2].a[1]");
+        assert_eq!(p.to_string(), "");
+        assert!(p.deeper.is_empty());
     }
 
     #[test]

@@ -340,6 +340,20 @@ fn classify(routes: &[Route]) -> TokenStream {
             original_type: Option<&str>,
             plaintext: &[u8],
         ) -> Result<Classified, ::wechatpay_notify::probe::ProbeError> {
+            classify_with(event_type, original_type, plaintext)
+        }
+
+        /// [`classify`], reading the plaintext's fields from `plaintext`: a
+        /// [`Source`](::wechatpay_notify::probe::Source) may parse the plaintext as the
+        /// event_type's default kind while it reads them, so that kind is read once.
+        ///
+        /// # Errors
+        /// As [`classify`].
+        pub fn classify_with<'a>(
+            event_type: &str,
+            original_type: Option<&str>,
+            plaintext: impl ::wechatpay_notify::probe::Source<'a, Kind>,
+        ) -> Result<Classified, ::wechatpay_notify::probe::ProbeError> {
             #body
         }
 
@@ -373,9 +387,16 @@ fn rules_fn(name: &proc_macro2::Ident, route: &Route) -> TokenStream {
     };
     let locals = fields.iter().map(|w| local(w));
     let wires = fields.iter();
+    let likely = match default {
+        Some(kind) => {
+            let kind = ident(kind);
+            quote!(Some(Kind::#kind))
+        }
+        None => quote!(None),
+    };
     let probe = (!fields.is_empty()).then(|| {
         quote! {
-            let [#(#locals),*] = ::wechatpay_notify::probe::top_level(plaintext, [#(#wires),*])?;
+            let [#(#locals),*] = plaintext.top_level(#likely, [#(#wires),*])?;
         }
     });
     let tries = rules.iter().map(|rule| {
@@ -416,7 +437,7 @@ fn rules_fn(name: &proc_macro2::Ident, route: &Route) -> TokenStream {
     let plaintext = if fields.is_empty() {
         quote!(_plaintext)
     } else {
-        quote!(plaintext)
+        quote!(mut plaintext)
     };
     let docs = doc(&format!(
         "Tells apart the kinds of event_type `{}`.",
@@ -424,9 +445,9 @@ fn rules_fn(name: &proc_macro2::Ident, route: &Route) -> TokenStream {
     ));
     quote! {
         #docs
-        fn #name(
+        fn #name<'a>(
             #original_type: Option<&str>,
-            #plaintext: &[u8],
+            #plaintext: impl ::wechatpay_notify::probe::Source<'a, Kind>,
         ) -> Result<Classified, ::wechatpay_notify::probe::ProbeError> {
             #probe
             #(#tries)*

@@ -1,6 +1,12 @@
 //! AEAD_AES_256_GCM, as WeChat Pay uses it for v3 notification resources.
 
-use super::backend::active_backend;
+use super::backend::{Provider, active_backend};
+
+/// The active backend's implementation, for keys prepared once.
+#[cfg(feature = "aws-lc")]
+type Active = super::AwsLc;
+#[cfg(not(feature = "aws-lc"))]
+type Active = super::RustCrypto;
 
 /// GCM nonce length WeChat Pay uses: 12 bytes (the 12 characters of `resource.nonce`).
 pub const NONCE_LEN: usize = 12;
@@ -62,6 +68,31 @@ pub fn aes256gcm_open(
 /// Only if the backend refuses a plaintext beyond GCM's limit (about 64 GiB).
 pub fn aes256gcm_seal(key: &[u8; 32], nonce: &[u8; 12], aad: &[u8], plaintext: &[u8]) -> Vec<u8> {
     active_backend().aes256gcm_seal(key, nonce, aad, plaintext)
+}
+
+/// An AES-256-GCM key prepared once for the active backend (its key schedule and GHASH
+/// table), as the receiver holds its APIv3 key: opening a resource then costs the AEAD alone.
+pub(crate) struct OpeningKey(<Active as Provider>::AeadKey);
+
+impl OpeningKey {
+    pub(crate) fn new(key: &[u8; 32]) -> Self {
+        OpeningKey(Active::aead_key(key))
+    }
+
+    /// Decrypts and authenticates `in_out` (ciphertext ‖ tag) in place, leaving the plaintext:
+    /// [`aes256gcm_open`] without a copy.
+    pub(crate) fn open_in_place(
+        &self,
+        nonce: &[u8],
+        aad: &[u8],
+        in_out: &mut Vec<u8>,
+    ) -> Result<(), AeadError> {
+        let nonce = check_open_input(nonce, in_out)?;
+        let len = Active::aes256gcm_open_in_place(&self.0, nonce, aad, in_out)
+            .ok_or(AeadError::TagMismatch)?;
+        in_out.truncate(len);
+        Ok(())
+    }
 }
 
 /// The checks every backend shares, before any backend sees the input.

@@ -8,8 +8,8 @@ use aws_lc_rs::signature::{ParsedPublicKey, RSA_PKCS1_2048_8192_SHA256, RsaPubli
 
 use super::backend::{Provider, RsaComponents};
 
-/// aws-lc-rs: RSA through a [`ParsedPublicKey`] built once per key, AES-GCM through
-/// [`LessSafeKey`] (a fresh key schedule per call is cheap next to the RSA verification).
+/// aws-lc-rs: RSA through a [`ParsedPublicKey`] built once per key, AES-GCM through a
+/// [`LessSafeKey`] built once per APIv3 key (its key schedule and GHASH table).
 pub(crate) struct AwsLc;
 
 impl Provider for AwsLc {
@@ -25,24 +25,21 @@ impl Provider for AwsLc {
         key.verify_sig(message, signature).is_ok()
     }
 
-    fn aes256gcm_open(
-        key: &[u8; 32],
+    type AeadKey = LessSafeKey;
+
+    fn aead_key(key: &[u8; 32]) -> LessSafeKey {
+        less_safe_key(key)
+    }
+
+    fn aes256gcm_open_in_place(
+        key: &LessSafeKey,
         nonce: &[u8; 12],
         aad: &[u8],
-        ciphertext_with_tag: &[u8],
-    ) -> Option<Vec<u8>> {
-        let key = less_safe_key(key);
-        let mut in_out = ciphertext_with_tag.to_vec();
-        let plaintext_len = key
-            .open_in_place(
-                Nonce::assume_unique_for_key(*nonce),
-                Aad::from(aad),
-                &mut in_out,
-            )
-            .ok()?
-            .len();
-        in_out.truncate(plaintext_len);
-        Some(in_out)
+        in_out: &mut [u8],
+    ) -> Option<usize> {
+        key.open_in_place(Nonce::assume_unique_for_key(*nonce), Aad::from(aad), in_out)
+            .ok()
+            .map(|plaintext| plaintext.len())
     }
 
     fn aes256gcm_seal(key: &[u8; 32], nonce: &[u8; 12], aad: &[u8], plaintext: &[u8]) -> Vec<u8> {

@@ -96,17 +96,18 @@ impl Backend {
         ciphertext_with_tag: &[u8],
     ) -> Result<Vec<u8>, AeadError> {
         let nonce = aead::check_open_input(nonce, ciphertext_with_tag)?;
+        let mut in_out = ciphertext_with_tag.to_vec();
         let opened = match self {
             #[cfg(feature = "aws-lc")]
-            Backend::AwsLc => {
-                super::aws_lc::AwsLc::aes256gcm_open(key, nonce, aad, ciphertext_with_tag)
-            }
+            Backend::AwsLc => open_with::<super::aws_lc::AwsLc>(key, nonce, aad, &mut in_out),
             #[cfg(feature = "rustcrypto")]
             Backend::RustCrypto => {
-                super::rust_crypto::RustCrypto::aes256gcm_open(key, nonce, aad, ciphertext_with_tag)
+                open_with::<super::rust_crypto::RustCrypto>(key, nonce, aad, &mut in_out)
             }
         };
-        opened.ok_or(AeadError::TagMismatch)
+        let len = opened.ok_or(AeadError::TagMismatch)?;
+        in_out.truncate(len);
+        Ok(in_out)
     }
 
     /// [`aes256gcm_seal`](super::aes256gcm_seal) on this backend.
@@ -162,6 +163,15 @@ impl Backend {
     }
 }
 
+fn open_with<P: Provider>(
+    key: &[u8; 32],
+    nonce: &[u8; 12],
+    aad: &[u8],
+    in_out: &mut [u8],
+) -> Option<usize> {
+    P::aes256gcm_open_in_place(&P::aead_key(key), nonce, aad, in_out)
+}
+
 impl fmt::Display for Backend {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
@@ -193,14 +203,22 @@ pub(crate) trait Provider {
     /// RSA-SHA256 PKCS#1 v1.5 verification.
     fn verify_rsa_sha256(key: &Self::PublicKey, message: &[u8], signature: &[u8]) -> bool;
 
-    /// AES-256-GCM decryption of `ciphertext_with_tag` (at least 16 bytes); `None` when the
-    /// tag does not match.
-    fn aes256gcm_open(
-        key: &[u8; 32],
+    /// The backend's AES-256-GCM key, prepared once per APIv3 key (key schedule, GHASH
+    /// table); wiped when dropped.
+    type AeadKey: Send + Sync;
+
+    /// Prepare an AES-256-GCM key.
+    fn aead_key(key: &[u8; 32]) -> Self::AeadKey;
+
+    /// AES-256-GCM decryption of `in_out` (ciphertext followed by the 16-byte tag, at least 16
+    /// bytes) in place: the plaintext's length (it is `in_out`'s start), or `None` when the tag
+    /// does not match.
+    fn aes256gcm_open_in_place(
+        key: &Self::AeadKey,
         nonce: &[u8; 12],
         aad: &[u8],
-        ciphertext_with_tag: &[u8],
-    ) -> Option<Vec<u8>>;
+        in_out: &mut [u8],
+    ) -> Option<usize>;
 
     /// AES-256-GCM encryption: ciphertext followed by the 16-byte tag.
     fn aes256gcm_seal(key: &[u8; 32], nonce: &[u8; 12], aad: &[u8], plaintext: &[u8]) -> Vec<u8>;

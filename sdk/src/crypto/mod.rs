@@ -27,6 +27,7 @@ mod aws_lc;
 #[cfg(feature = "rustcrypto")]
 mod rust_crypto;
 
+pub(crate) use aead::OpeningKey;
 pub use aead::{AeadError, NONCE_LEN, TAG_LEN, aes256gcm_open, aes256gcm_seal};
 pub use backend::{Backend, active_backend};
 pub use ecb::{BLOCK_LEN, EcbError, aes256ecb_decrypt, aes256ecb_encrypt};

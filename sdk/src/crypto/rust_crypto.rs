@@ -1,6 +1,6 @@
 //! The pure-Rust backend (feature `rustcrypto`): the `rsa` and `aes-gcm` crates.
 
-use aes_gcm::aead::{Aead, Payload};
+use aes_gcm::aead::{Aead, AeadInOut, Payload};
 use aes_gcm::{Aes256Gcm, KeyInit};
 use rsa::BoxedUint;
 use rsa::pkcs1v15::{Signature, VerifyingKey};
@@ -30,21 +30,24 @@ impl Provider for RustCrypto {
         }
     }
 
-    fn aes256gcm_open(
-        key: &[u8; 32],
+    type AeadKey = Aes256Gcm;
+
+    fn aead_key(key: &[u8; 32]) -> Aes256Gcm {
+        Aes256Gcm::new(key.into())
+    }
+
+    fn aes256gcm_open_in_place(
+        key: &Aes256Gcm,
         nonce: &[u8; 12],
         aad: &[u8],
-        ciphertext_with_tag: &[u8],
-    ) -> Option<Vec<u8>> {
-        Aes256Gcm::new(key.into())
-            .decrypt(
-                nonce.into(),
-                Payload {
-                    msg: ciphertext_with_tag,
-                    aad,
-                },
-            )
+        in_out: &mut [u8],
+    ) -> Option<usize> {
+        let len = in_out.len().checked_sub(super::aead::TAG_LEN)?;
+        let (msg, tag) = in_out.split_at_mut(len);
+        let tag = aes_gcm::Tag::try_from(&*tag).ok()?;
+        key.decrypt_inout_detached(nonce.into(), aad, msg.into(), &tag)
             .ok()
+            .map(|()| len)
     }
 
     fn aes256gcm_seal(key: &[u8; 32], nonce: &[u8; 12], aad: &[u8], plaintext: &[u8]) -> Vec<u8> {

@@ -3144,6 +3144,19 @@ pub fn classify(
     original_type: Option<&str>,
     plaintext: &[u8],
 ) -> Result<Classified, ::wechatpay_notify::probe::ProbeError> {
+    classify_with(event_type, original_type, plaintext)
+}
+/// [`classify`], reading the plaintext's fields from `plaintext`: a
+/// [`Source`](::wechatpay_notify::probe::Source) may parse the plaintext as the
+/// event_type's default kind while it reads them, so that kind is read once.
+///
+/// # Errors
+/// As [`classify`].
+pub fn classify_with<'a>(
+    event_type: &str,
+    original_type: Option<&str>,
+    plaintext: impl ::wechatpay_notify::probe::Source<'a, Kind>,
+) -> Result<Classified, ::wechatpay_notify::probe::ProbeError> {
     match event_type {
         "COMPLAINT.CREATE" => Ok(Classified::Kind(Kind::ComplaintCreate)),
         "COMPLAINT.STATE_CHANGE" => Ok(Classified::Kind(Kind::ComplaintStateChange)),
@@ -3243,42 +3256,36 @@ pub fn classify(
     }
 }
 /// Tells apart the kinds of event_type `PAYSCORE.USER_CLOSE_SERVICE`.
-fn classify_payscore_user_close_service(
+fn classify_payscore_user_close_service<'a>(
     _original_type: Option<&str>,
-    plaintext: &[u8],
+    mut plaintext: impl ::wechatpay_notify::probe::Source<'a, Kind>,
 ) -> Result<Classified, ::wechatpay_notify::probe::ProbeError> {
-    let [f_contract_id] = ::wechatpay_notify::probe::top_level(
-        plaintext,
-        ["contract_id"],
-    )?;
+    let [f_contract_id] = plaintext
+        .top_level(Some(Kind::PayscoreUserCloseService), ["contract_id"])?;
     if f_contract_id.is_present() {
         return Ok(Classified::Kind(Kind::PayscoreUserCloseServiceEduschoolpay));
     }
     Ok(Classified::Kind(Kind::PayscoreUserCloseService))
 }
 /// Tells apart the kinds of event_type `PAYSCORE.USER_OPEN_SERVICE`.
-fn classify_payscore_user_open_service(
+fn classify_payscore_user_open_service<'a>(
     _original_type: Option<&str>,
-    plaintext: &[u8],
+    mut plaintext: impl ::wechatpay_notify::probe::Source<'a, Kind>,
 ) -> Result<Classified, ::wechatpay_notify::probe::ProbeError> {
-    let [f_contract_id] = ::wechatpay_notify::probe::top_level(
-        plaintext,
-        ["contract_id"],
-    )?;
+    let [f_contract_id] = plaintext
+        .top_level(Some(Kind::PayscoreUserOpenService), ["contract_id"])?;
     if f_contract_id.is_present() {
         return Ok(Classified::Kind(Kind::PayscoreUserOpenServiceEduschoolpay));
     }
     Ok(Classified::Kind(Kind::PayscoreUserOpenService))
 }
 /// Tells apart the kinds of event_type `TRANSACTION.FAIL`.
-fn classify_transaction_fail(
+fn classify_transaction_fail<'a>(
     _original_type: Option<&str>,
-    plaintext: &[u8],
+    mut plaintext: impl ::wechatpay_notify::probe::Source<'a, Kind>,
 ) -> Result<Classified, ::wechatpay_notify::probe::ProbeError> {
-    let [f_trade_scene, f_trade_type] = ::wechatpay_notify::probe::top_level(
-        plaintext,
-        ["trade_scene", "trade_type"],
-    )?;
+    let [f_trade_scene, f_trade_type] = plaintext
+        .top_level(None, ["trade_scene", "trade_type"])?;
     if f_trade_scene.equals("PARKING")? {
         return Ok(Classified::Kind(Kind::TransactionFailParking));
     }
@@ -3288,14 +3295,12 @@ fn classify_transaction_fail(
     Ok(Classified::NoVariant)
 }
 /// Tells apart the kinds of event_type `TRANSACTION.PAY_BACK`.
-fn classify_transaction_pay_back(
+fn classify_transaction_pay_back<'a>(
     _original_type: Option<&str>,
-    plaintext: &[u8],
+    mut plaintext: impl ::wechatpay_notify::probe::Source<'a, Kind>,
 ) -> Result<Classified, ::wechatpay_notify::probe::ProbeError> {
-    let [f_trade_scene, f_trade_type] = ::wechatpay_notify::probe::top_level(
-        plaintext,
-        ["trade_scene", "trade_type"],
-    )?;
+    let [f_trade_scene, f_trade_type] = plaintext
+        .top_level(None, ["trade_scene", "trade_type"])?;
     if f_trade_scene.equals("PARKING")? {
         return Ok(Classified::Kind(Kind::TransactionPayBackParking));
     }
@@ -3305,14 +3310,15 @@ fn classify_transaction_pay_back(
     Ok(Classified::NoVariant)
 }
 /// Tells apart the kinds of event_type `TRANSACTION.SUCCESS`.
-fn classify_transaction_success(
+fn classify_transaction_success<'a>(
     original_type: Option<&str>,
-    plaintext: &[u8],
+    mut plaintext: impl ::wechatpay_notify::probe::Source<'a, Kind>,
 ) -> Result<Classified, ::wechatpay_notify::probe::ProbeError> {
-    let [f_combine_mchid, f_sp_mchid, f_sub_mchid, f_trade_scene, f_trade_type] = ::wechatpay_notify::probe::top_level(
-        plaintext,
-        ["combine_mchid", "sp_mchid", "sub_mchid", "trade_scene", "trade_type"],
-    )?;
+    let [f_combine_mchid, f_sp_mchid, f_sub_mchid, f_trade_scene, f_trade_type] = plaintext
+        .top_level(
+            Some(Kind::TransactionSuccessBasic),
+            ["combine_mchid", "sp_mchid", "sub_mchid", "trade_scene", "trade_type"],
+        )?;
     if original_type == Some("profitsharing") {
         return Ok(Classified::Kind(Kind::TransactionSuccessProfitsharing));
     }

@@ -1,16 +1,19 @@
 //! The merchant's symmetric secrets: the APIv3 key and the APIv2 key.
 
 use std::fmt;
+use std::sync::Arc;
 
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use super::KeyError;
+use crate::crypto::OpeningKey;
 
 /// The merchant's APIv3 key (APIv3密钥): the AES-256-GCM key that opens v3 notification
 /// resources.
 ///
 /// Exactly 32 bytes — in practice 32 ASCII characters set in the merchant platform. Zeroed on
-/// drop; `Debug` never shows it.
+/// drop; `Debug` never shows it. The AES key schedule is prepared once, when the key is made,
+/// and wiped by the crypto backend when the last clone is dropped.
 ///
 /// ```
 /// use wechatpay_notify::keys::ApiV3Key;
@@ -20,8 +23,22 @@ use super::KeyError;
 /// let err = ApiV3Key::from_text("too short").unwrap_err();
 /// assert_eq!(err.to_string(), "the APIv3 key must be exactly 32 bytes, found 9");
 /// ```
-#[derive(Clone, Zeroize, ZeroizeOnDrop)]
-pub struct ApiV3Key([u8; 32]);
+#[derive(Clone, ZeroizeOnDrop)]
+pub struct ApiV3Key {
+    bytes: [u8; 32],
+    /// Dropped with the key (the backend wipes it when no clone holds it).
+    #[zeroize(skip)]
+    opening: Arc<OpeningKey>,
+}
+
+impl Zeroize for ApiV3Key {
+    /// Zeroes the key; the prepared schedule, which holds the key too, is let go of and
+    /// replaced by the all-zero key's, as the bytes are.
+    fn zeroize(&mut self) {
+        self.bytes.zeroize();
+        self.opening = Arc::new(OpeningKey::new(&self.bytes));
+    }
+}
 
 impl ApiV3Key {
     /// The key from its raw bytes.
@@ -32,7 +49,10 @@ impl ApiV3Key {
         let key: [u8; 32] = bytes
             .try_into()
             .map_err(|_| KeyError::ApiV3KeyLength { found: bytes.len() })?;
-        Ok(ApiV3Key(key))
+        Ok(ApiV3Key {
+            opening: Arc::new(OpeningKey::new(&key)),
+            bytes: key,
+        })
     }
 
     /// The key from text, as stored in a file or an environment variable: surrounding
@@ -48,7 +68,12 @@ impl ApiV3Key {
     /// The raw key bytes, for the AEAD.
     #[allow(dead_code, reason = "used by the v3 pipeline and the test kit")]
     pub(crate) fn expose(&self) -> &[u8; 32] {
-        &self.0
+        &self.bytes
+    }
+
+    /// The key prepared for the AEAD.
+    pub(crate) fn opening(&self) -> &OpeningKey {
+        &self.opening
     }
 }
 
@@ -174,5 +199,29 @@ impl StorageKey {
 impl fmt::Debug for StorageKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("StorageKey(<redacted>)")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn zeroizing_the_api_v3_key_lets_go_of_its_prepared_schedule() {
+        let sealed = crate::crypto::aes256gcm_seal(&[0; 32], b"0123456789ab", b"", b"{}");
+        let mut key = ApiV3Key::new(&[7; 32]).unwrap();
+        let mut buffer = sealed.clone();
+        assert!(
+            key.opening()
+                .open_in_place(b"0123456789ab", b"", &mut buffer)
+                .is_err()
+        );
+        key.zeroize();
+        assert_eq!(key.expose(), &[0; 32]);
+        let mut buffer = sealed;
+        key.opening()
+            .open_in_place(b"0123456789ab", b"", &mut buffer)
+            .unwrap();
+        assert_eq!(buffer, b"{}");
     }
 }

@@ -17,16 +17,31 @@ pub struct Envelope<'a> {
     #[serde(borrow)]
     pub id: Cow<'a, str>,
     /// When the notification was created (RFC 3339; `yyyyMMddHHmmss` on some entrust pages).
-    #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        borrow,
+        default,
+        deserialize_with = "borrowed_opt",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub create_time: Option<Cow<'a, str>>,
     /// `encrypt-resource`.
-    #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        borrow,
+        default,
+        deserialize_with = "borrowed_opt",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub resource_type: Option<Cow<'a, str>>,
     /// The notification type, `TRANSACTION.SUCCESS`.
     #[serde(borrow)]
     pub event_type: Cow<'a, str>,
     /// A short human summary.
-    #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        borrow,
+        default,
+        deserialize_with = "borrowed_opt",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub summary: Option<Cow<'a, str>>,
     /// The encrypted resource.
     #[serde(borrow)]
@@ -40,17 +55,38 @@ pub struct Resource<'a> {
     #[serde(borrow)]
     pub algorithm: Cow<'a, str>,
     /// The type of the encrypted object (`transaction`, `refund`, `profitsharing`…).
-    #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        borrow,
+        default,
+        deserialize_with = "borrowed_opt",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub original_type: Option<Cow<'a, str>>,
     /// Base64 of ciphertext ‖ 16-byte tag.
     #[serde(borrow)]
     pub ciphertext: Cow<'a, str>,
     /// AEAD associated data (may be empty or absent).
-    #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        borrow,
+        default,
+        deserialize_with = "borrowed_opt",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub associated_data: Option<Cow<'a, str>>,
     /// The 12-character AEAD nonce.
     #[serde(borrow)]
     pub nonce: Cow<'a, str>,
+}
+
+/// An optional string borrowed from the body where it has no escapes: serde borrows a
+/// `Cow<str>` field marked `borrow`, but not one inside an `Option`, which it would copy.
+fn borrowed_opt<'de: 'a, 'a, D>(d: D) -> Result<Option<Cow<'a, str>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    #[derive(Deserialize)]
+    struct Borrowed<'a>(#[serde(borrow)] Cow<'a, str>);
+    Option::<Borrowed<'a>>::deserialize(d).map(|o| o.map(|b| b.0))
 }
 
 impl<'a> Envelope<'a> {
@@ -93,6 +129,20 @@ mod tests {
         let env = Envelope::parse(body).unwrap();
         assert!(matches!(env.id, Cow::Borrowed(_)));
         assert_eq!(env.resource.original_type.as_deref(), Some("transaction"));
+        for optional in [
+            &env.create_time,
+            &env.resource_type,
+            &env.resource.original_type,
+            &env.resource.associated_data,
+        ] {
+            assert!(matches!(optional, Some(Cow::Borrowed(_))), "{optional:?}");
+        }
+        let escaped = Envelope::parse(
+            br#"{"id":"x","event_type":"A","summary":"\u652f\u4ed8","resource":{"algorithm":"A","ciphertext":"c","nonce":"n","associated_data":null}}"#,
+        )
+        .unwrap();
+        assert_eq!(escaped.summary.as_deref(), Some("支付"));
+        assert_eq!(escaped.resource.associated_data, None);
         assert_eq!(env.summary, None);
     }
 

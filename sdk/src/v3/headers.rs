@@ -1,6 +1,6 @@
 //! The `Wechatpay-*` headers of an APIv3 notification, read strictly.
 
-use http::HeaderMap;
+use http::{HeaderMap, HeaderValue};
 
 use crate::error::{RequestError, SignatureError};
 
@@ -35,20 +35,21 @@ impl<'a> SignatureHeaders<'a> {
     /// Reads and checks the headers: each present once, visible ASCII, bounded; the signature
     /// type absent or RSA; probes recognised before anything else is looked at.
     pub(crate) fn read(headers: &'a HeaderMap) -> Result<Self, crate::Error> {
-        if let Some(kind) = optional(headers, SIGNATURE_TYPE)?
+        let found = Found::collect(headers);
+        if let Some(kind) = found.optional(Header::SignatureType)?
             && kind != RSA_SIGNATURE_TYPE
         {
             return Err(SignatureError::UnsupportedType(kind.to_owned()).into());
         }
-        let signature = required(headers, SIGNATURE)?;
+        let signature = found.required(Header::Signature)?;
         if signature.starts_with(PROBE_PREFIX) {
             return Err(SignatureError::Probe.into());
         }
         Ok(SignatureHeaders {
-            timestamp: required(headers, TIMESTAMP)?,
-            nonce: required(headers, NONCE)?,
+            timestamp: found.required(Header::Timestamp)?,
+            nonce: found.required(Header::Nonce)?,
             signature,
-            serial: required(headers, SERIAL)?,
+            serial: found.required(Header::Serial)?,
         })
     }
 
@@ -66,39 +67,109 @@ impl<'a> SignatureHeaders<'a> {
     }
 }
 
-fn required<'a>(headers: &'a HeaderMap, name: &'static str) -> Result<&'a str, RequestError> {
-    optional(headers, name)?.ok_or(RequestError::MissingHeader(name))
+/// The headers read, in the order of `Found::values`.
+#[derive(Clone, Copy)]
+enum Header {
+    SignatureType,
+    Signature,
+    Timestamp,
+    Nonce,
+    Serial,
 }
 
-fn optional<'a>(
-    headers: &'a HeaderMap,
-    name: &'static str,
-) -> Result<Option<&'a str>, RequestError> {
-    let mut values = headers.get_all(name).iter();
-    let Some(value) = values.next() else {
-        return Ok(None);
-    };
-    if values.next().is_some() {
-        return Err(RequestError::DuplicateHeader(name));
+impl Header {
+    #[cfg(test)]
+    const ALL: [Header; 5] = [
+        Header::SignatureType,
+        Header::Signature,
+        Header::Timestamp,
+        Header::Nonce,
+        Header::Serial,
+    ];
+
+    /// The name as errors give it.
+    fn name(self) -> &'static str {
+        match self {
+            Header::SignatureType => SIGNATURE_TYPE,
+            Header::Signature => SIGNATURE,
+            Header::Timestamp => TIMESTAMP,
+            Header::Nonce => NONCE,
+            Header::Serial => SERIAL,
+        }
     }
-    if value.len() > MAX_HEADER_LEN {
-        return Err(RequestError::InvalidHeader {
+
+    /// The header a lowercase name (as a header map stores names) is, if one of these.
+    fn of(name: &str) -> Option<Header> {
+        // Every name here is `wechatpay-` and a distinct rest.
+        match name.strip_prefix("wechatpay-")? {
+            "signature-type" => Some(Header::SignatureType),
+            "signature" => Some(Header::Signature),
+            "timestamp" => Some(Header::Timestamp),
+            "nonce" => Some(Header::Nonce),
+            "serial" => Some(Header::Serial),
+            _ => None,
+        }
+    }
+}
+
+/// The values of the five headers, found in one pass over the map: looking each up by name
+/// would hash every name again. A second value of a header is remembered as a duplicate.
+struct Found<'a> {
+    values: [Option<&'a HeaderValue>; 5],
+    duplicated: [bool; 5],
+}
+
+impl<'a> Found<'a> {
+    fn collect(headers: &'a HeaderMap) -> Self {
+        let mut found = Found {
+            values: [None; 5],
+            duplicated: [false; 5],
+        };
+        for (name, value) in headers {
+            if let Some(header) = Header::of(name.as_str()) {
+                let i = header as usize;
+                if found.values[i].is_some() {
+                    found.duplicated[i] = true;
+                } else {
+                    found.values[i] = Some(value);
+                }
+            }
+        }
+        found
+    }
+
+    fn required(&self, header: Header) -> Result<&'a str, RequestError> {
+        self.optional(header)?
+            .ok_or(RequestError::MissingHeader(header.name()))
+    }
+
+    fn optional(&self, header: Header) -> Result<Option<&'a str>, RequestError> {
+        let name = header.name();
+        let Some(value) = self.values[header as usize] else {
+            return Ok(None);
+        };
+        if self.duplicated[header as usize] {
+            return Err(RequestError::DuplicateHeader(name));
+        }
+        if value.len() > MAX_HEADER_LEN {
+            return Err(RequestError::InvalidHeader {
+                name,
+                reason: format!("{} bytes, longer than {MAX_HEADER_LEN}", value.len()),
+            });
+        }
+        let text = value.to_str().map_err(|_| RequestError::InvalidHeader {
             name,
-            reason: format!("{} bytes, longer than {MAX_HEADER_LEN}", value.len()),
-        });
+            reason: "not visible ASCII".to_owned(),
+        })?;
+        let text = text.trim();
+        if text.is_empty() {
+            return Err(RequestError::InvalidHeader {
+                name,
+                reason: "empty".to_owned(),
+            });
+        }
+        Ok(Some(text))
     }
-    let text = value.to_str().map_err(|_| RequestError::InvalidHeader {
-        name,
-        reason: "not visible ASCII".to_owned(),
-    })?;
-    let text = text.trim();
-    if text.is_empty() {
-        return Err(RequestError::InvalidHeader {
-            name,
-            reason: "empty".to_owned(),
-        });
-    }
-    Ok(Some(text))
 }
 
 #[cfg(test)]
@@ -126,6 +197,35 @@ mod tests {
             "PUB_KEY_ID_0114232134912410000000000000",
         ),
     ];
+
+    #[test]
+    fn each_header_is_found_by_its_stored_name_only() {
+        for (i, header) in Header::ALL.into_iter().enumerate() {
+            assert_eq!(header as usize, i);
+            let stored = header.name().to_ascii_lowercase();
+            assert!(matches!(Header::of(&stored), Some(h) if h as usize == i));
+            assert!(
+                Header::of(header.name()).is_none(),
+                "a map stores names lowercase"
+            );
+        }
+        for other in [
+            "wechatpay-",
+            "wechatpay-signature-typ",
+            "x-wechatpay-nonce",
+            "host",
+        ] {
+            assert!(Header::of(other).is_none(), "{other}");
+        }
+        let mut extra = OK.to_vec();
+        extra.extend([
+            ("content-type", "application/json"),
+            ("x-wechatpay-serial", "x"),
+        ]);
+        let h = map(&extra);
+        let s = SignatureHeaders::read(&h).unwrap();
+        assert_eq!(s.serial, "PUB_KEY_ID_0114232134912410000000000000");
+    }
 
     #[test]
     fn names_are_case_insensitive_and_type_is_optional() {

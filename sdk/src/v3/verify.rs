@@ -255,22 +255,25 @@ impl<'a> Verified<'a> {
         if r.algorithm != "AEAD_AES_256_GCM" {
             return Err(DecryptError::UnsupportedAlgorithm(r.algorithm.to_string()).into());
         }
-        let ciphertext = STANDARD
+        // Decoded once, then opened where it lies: the buffer becomes the plaintext.
+        let mut buffer = STANDARD
             .decode(r.ciphertext.as_bytes())
             .map_err(|_| DecryptError::BadBase64)?;
         // The AEAD checks the nonce's length (12 bytes) and the tag's presence first.
         let nonce = r.nonce.as_bytes();
         let aad = r.associated_data.as_deref().unwrap_or("");
-        crate::crypto::aes256gcm_open(key.expose(), nonce, aad.as_bytes(), &ciphertext).map_err(
-            |e| {
-                match e {
-                    crate::crypto::AeadError::NonceLength(n) => DecryptError::NonceLength(n),
-                    crate::crypto::AeadError::TooShort => DecryptError::TooShort,
-                    _ => DecryptError::TagMismatch,
-                }
-                .into()
-            },
-        )
+        match key
+            .opening()
+            .open_in_place(nonce, aad.as_bytes(), &mut buffer)
+        {
+            Ok(()) => Ok(buffer),
+            Err(e) => Err(match e {
+                crate::crypto::AeadError::NonceLength(n) => DecryptError::NonceLength(n),
+                crate::crypto::AeadError::TooShort => DecryptError::TooShort,
+                _ => DecryptError::TagMismatch,
+            }
+            .into()),
+        }
     }
 
     /// Treats a body as verified without checking anything. **Only for tests** of code that

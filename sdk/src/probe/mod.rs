@@ -3,6 +3,10 @@
 //! value without building it, so telling `TRANSACTION.SUCCESS#PARKING` from `#PARTNER` costs a
 //! fraction of the typed parse that follows, and a field of the wrong type is named.
 //!
+//! The classifiers read the fields through a [`Source`]: the plaintext itself, or the SDK's
+//! receiver, which records them during the typed parse of the event_type's default kind so
+//! that kind needs no separate pass.
+//!
 //! ```
 //! use wechatpay_notify::probe::top_level;
 //!
@@ -16,6 +20,10 @@ use std::borrow::Cow;
 
 use serde::de::{IgnoredAny, MapAccess, Visitor};
 use serde_json::value::RawValue;
+
+mod record;
+
+pub(crate) use record::recording;
 
 /// A top-level field as found by [`top_level`]: its raw JSON text, or absent.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -101,6 +109,33 @@ pub fn top_level<'a, const N: usize>(
     Ok(found)
 }
 
+/// Where a generated classifier reads the top-level fields its rules compare: the plaintext
+/// itself (`&[u8]`: one [`top_level`] pass before the typed parse), or the SDK's receiver,
+/// which parses the plaintext as the event_type's likely kind and records the fields in the
+/// same pass, so a notification of that kind is read once.
+pub trait Source<'a, K> {
+    /// The fields `names` at the plaintext's top level, as [`top_level`] finds them. `likely`
+    /// is the kind most notifications of the event_type are (its default kind, if it has one).
+    ///
+    /// # Errors
+    /// As [`top_level`].
+    fn top_level<const N: usize>(
+        &mut self,
+        likely: Option<K>,
+        names: [&'static str; N],
+    ) -> Result<[Field<'a>; N], ProbeError>;
+}
+
+impl<'a, K> Source<'a, K> for &'a [u8] {
+    fn top_level<const N: usize>(
+        &mut self,
+        _likely: Option<K>,
+        names: [&'static str; N],
+    ) -> Result<[Field<'a>; N], ProbeError> {
+        top_level(self, names)
+    }
+}
+
 struct TopLevel<const N: usize> {
     names: [&'static str; N],
 }
@@ -114,7 +149,7 @@ impl<'de, const N: usize> Visitor<'de> for TopLevel<N> {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let mut found = self.names.map(|name| Field { name, raw: None });
-        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+        while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
             match found.iter_mut().find(|f| f.raw.is_none() && f.name == key) {
                 Some(field) => {
                     let raw: &'de RawValue = map.next_value()?;
@@ -126,6 +161,28 @@ impl<'de, const N: usize> Visitor<'de> for TopLevel<N> {
             }
         }
         Ok(found)
+    }
+}
+
+/// A key, borrowed from the text unless it has escapes (`Cow<str>` alone always copies).
+struct Key<'de>(Cow<'de, str>);
+
+impl<'de> serde::Deserialize<'de> for Key<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+        impl<'de> Visitor<'de> for KeyVisitor {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a string key")
+            }
+            fn visit_borrowed_str<E: serde::de::Error>(self, v: &'de str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(v.to_owned())))
+            }
+        }
+        d.deserialize_str(KeyVisitor)
     }
 }
 
