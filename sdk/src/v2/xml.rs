@@ -161,7 +161,7 @@ pub fn parse_flat(input: &[u8], root: &str, label: &str) -> Result<FlatXml, XmlE
             }
             Event::Comment(_) => {}
             Event::Start(e) | Event::Empty(e) if depth == 0 => {
-                let name = element_name(e.name().as_ref(), label)?;
+                let name = e.name().as_ref().to_owned();
                 if root_done {
                     let msg = format!("a second root element <{name}>");
                     return Err(err(XmlFault::Malformed, label.to_owned(), msg));
@@ -177,7 +177,7 @@ pub fn parse_flat(input: &[u8], root: &str, label: &str) -> Result<FlatXml, XmlE
                 }
             }
             Event::Start(e) | Event::Empty(e) if depth == 1 => {
-                let name = element_name(e.name().as_ref(), label)?;
+                let name = e.name().as_ref().to_owned();
                 if out.entries.len() >= MAX_ELEMENTS {
                     let msg = format!("more than {MAX_ELEMENTS} elements");
                     return Err(err(XmlFault::Limit, label.to_owned(), msg));
@@ -194,7 +194,7 @@ pub fn parse_flat(input: &[u8], root: &str, label: &str) -> Result<FlatXml, XmlE
                 }
             }
             Event::Start(e) | Event::Empty(e) => {
-                let name = String::from_utf8_lossy(e.name().as_ref()).into_owned();
+                let name = e.name().as_ref().to_owned();
                 let msg = format!(
                     "element <{name}> nested inside an element: notifications are flat (depth limit 2)"
                 );
@@ -205,9 +205,8 @@ pub fn parse_flat(input: &[u8], root: &str, label: &str) -> Result<FlatXml, XmlE
                 ));
             }
             Event::Text(t) => {
-                let piece = t.decode().map_err(|e| {
-                    err(XmlFault::Malformed, here(&child), format!("bad text: {e}"))
-                })?;
+                // Entity references arrive as their own events; the text is as written.
+                let piece = t.into_inner();
                 match &mut child {
                     Some(c) => c.pieces.push(Piece::Text(piece.into_owned())),
                     None if piece.trim().is_empty() => {}
@@ -233,16 +232,13 @@ pub fn parse_flat(input: &[u8], root: &str, label: &str) -> Result<FlatXml, XmlE
                     })?
                 } else {
                     match r.as_ref() {
-                        b"lt" => '<',
-                        b"gt" => '>',
-                        b"amp" => '&',
-                        b"apos" => '\'',
-                        b"quot" => '"',
+                        "lt" => '<',
+                        "gt" => '>',
+                        "amp" => '&',
+                        "apos" => '\'',
+                        "quot" => '"',
                         other => {
-                            let msg = format!(
-                                "reference to the undefined entity &{};",
-                                String::from_utf8_lossy(other)
-                            );
+                            let msg = format!("reference to the undefined entity &{other};");
                             return Err(err(XmlFault::Entity, path, msg));
                         }
                     }
@@ -250,9 +246,7 @@ pub fn parse_flat(input: &[u8], root: &str, label: &str) -> Result<FlatXml, XmlE
                 c.pieces.push(Piece::Text(ch.to_string()));
             }
             Event::CData(d) => {
-                let piece = d.decode().map_err(|e| {
-                    err(XmlFault::Malformed, here(&child), format!("bad CDATA: {e}"))
-                })?;
+                let piece = d.into_inner();
                 let Some(c) = &mut child else {
                     let msg = "CDATA outside a field element".to_owned();
                     return Err(err(XmlFault::Malformed, label.to_owned(), msg));
@@ -292,14 +286,6 @@ struct Child {
 enum Piece {
     Text(String),
     CData(String),
-}
-
-fn element_name(raw: &[u8], label: &str) -> Result<String, XmlError> {
-    String::from_utf8(raw.to_vec()).map_err(|_| XmlError {
-        fault: XmlFault::Malformed,
-        path: label.to_owned(),
-        message: "an element name is not UTF-8".to_owned(),
-    })
 }
 
 /// Closes a child: its value (CDATA pieces, with the whitespace around them dropped; plain
