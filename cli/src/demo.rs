@@ -20,7 +20,7 @@ use wechatpay_notify::testkit::simulator::{self, DeliveryPlan, Schedule, Simulat
 use wechatpay_notify::{Dispatcher, Kind, Notification, Receiver, Service};
 
 use crate::keys::TestKeys;
-use crate::{EXIT_OK, EXIT_REJECTED, EXIT_USAGE, UsageError, ledger_url};
+use crate::{EXIT_OK, EXIT_REJECTED, UsageError, ledger_url};
 
 /// The kind whose handler fails on its first run, to show a retry healing it.
 const FLAKY_KIND: &str = "REFUND.SUCCESS";
@@ -58,23 +58,13 @@ struct Row {
 }
 
 pub fn run(args: &Args) -> u8 {
-    match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => match rt.block_on(demo(args)) {
-            Ok(true) => EXIT_OK,
-            Ok(false) => EXIT_REJECTED,
-            Err(e) => {
-                eprintln!("error: {e}");
-                EXIT_USAGE
-            }
-        },
-        Err(e) => {
-            eprintln!("error: cannot start the runtime: {e}");
-            EXIT_USAGE
-        }
-    }
+    crate::block_on(async {
+        Ok(if demo(args).await? {
+            EXIT_OK
+        } else {
+            EXIT_REJECTED
+        })
+    })
 }
 
 /// The dispatcher: every kind counted once processed; [`FLAKY_KIND`] fails its first run.

@@ -78,6 +78,25 @@ fn main() -> ExitCode {
     ExitCode::from(code)
 }
 
+/// Runs an async command on a multi-threaded runtime: its exit code, or 2 with the message of
+/// a usage or configuration error (or of a runtime that cannot start).
+fn block_on(command: impl std::future::Future<Output = Result<u8, UsageError>>) -> u8 {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return EXIT_USAGE;
+        }
+    };
+    runtime.block_on(command).unwrap_or_else(|e| {
+        eprintln!("error: {e}");
+        EXIT_USAGE
+    })
+}
+
 /// A configuration or usage problem: printed on stderr, exit code 2.
 #[derive(Debug)]
 pub struct UsageError(pub String);

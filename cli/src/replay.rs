@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 use wechatpay_notify::ledger::{DeliveryKey, Status};
 
 use crate::service_flags::ServiceFlags;
-use crate::{EXIT_OK, EXIT_REJECTED, EXIT_USAGE, UsageError};
+use crate::{EXIT_OK, EXIT_REJECTED, UsageError};
 
 /// Flags of `replay`.
 #[derive(clap::Args, Debug)]
@@ -24,23 +24,7 @@ pub struct Args {
 }
 
 pub fn run(args: &Args) -> u8 {
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: cannot start the runtime: {e}");
-            return EXIT_USAGE;
-        }
-    };
-    match runtime.block_on(replay(args)) {
-        Ok(code) => code,
-        Err(e) => {
-            eprintln!("error: {e}");
-            EXIT_USAGE
-        }
-    }
+    crate::block_on(replay(args))
 }
 
 async fn replay(args: &Args) -> Result<u8, UsageError> {

@@ -14,7 +14,7 @@ use wechatpay_notify::keys::{ApiV2Key, ApiV3Key};
 use wechatpay_notify::testkit::TestSigner;
 use wechatpay_notify::testkit::simulator::{self, Attempt, DeliveryPlan, Schedule, Simulator};
 
-use crate::{EXIT_OK, EXIT_REJECTED, EXIT_USAGE, UsageError};
+use crate::{EXIT_OK, EXIT_REJECTED, UsageError};
 
 /// Flags of `send`.
 #[derive(clap::Args, Debug)]
@@ -113,22 +113,7 @@ pub fn attempt_json(a: &Attempt) -> serde_json::Value {
 }
 
 pub fn run(args: &Args) -> u8 {
-    match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => match rt.block_on(send(args)) {
-            Ok(code) => code,
-            Err(e) => {
-                eprintln!("error: {e}");
-                EXIT_USAGE
-            }
-        },
-        Err(e) => {
-            eprintln!("error: cannot start the runtime: {e}");
-            EXIT_USAGE
-        }
-    }
+    crate::block_on(send(args))
 }
 
 async fn send(args: &Args) -> Result<u8, UsageError> {

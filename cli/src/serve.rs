@@ -17,7 +17,7 @@ use wechatpay_notify::{ErrorKind, Service};
 
 use crate::metrics::Metrics;
 use crate::service_flags::ServiceFlags;
-use crate::{EXIT_OK, EXIT_USAGE, UsageError};
+use crate::{EXIT_OK, UsageError};
 
 /// Flags of `serve`.
 #[derive(clap::Args, Debug)]
@@ -64,23 +64,7 @@ pub fn router(app: Arc<App>) -> Router {
 
 pub fn run(args: &Args) -> u8 {
     crate::logging::init();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: cannot start the runtime: {e}");
-            return EXIT_USAGE;
-        }
-    };
-    match runtime.block_on(serve(args)) {
-        Ok(()) => EXIT_OK,
-        Err(e) => {
-            eprintln!("error: {e}");
-            EXIT_USAGE
-        }
-    }
+    crate::block_on(async { serve(args).await.map(|()| EXIT_OK) })
 }
 
 async fn serve(args: &Args) -> Result<(), UsageError> {
