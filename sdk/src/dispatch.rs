@@ -60,6 +60,30 @@ trait ErasedHandler: Send + Sync {
     ) -> BoxFuture<Result<ReplyData, HandlerError>>;
 }
 
+/// The notification as kind `K`, or a failed handler call naming what came instead.
+fn typed<K>(n: Notification) -> Result<K, BoxFuture<Result<ReplyData, HandlerError>>>
+where
+    K: KindType + TryFrom<Notification, Error = Notification>,
+{
+    K::try_from(n).map_err(|other| {
+        let msg = format!("handler for {} got {:?}", K::ID, other.id());
+        Box::pin(async move { Err(HandlerError::failed(msg)) }) as BoxFuture<_>
+    })
+}
+
+/// The handler's future, its reply data serialized (`None` for kinds without reply data).
+fn reply_data<R, Fut>(fut: Fut) -> BoxFuture<Result<ReplyData, HandlerError>>
+where
+    R: serde::Serialize,
+    Fut: Future<Output = Result<R, HandlerError>> + Send + 'static,
+{
+    Box::pin(async move {
+        let reply = fut.await?;
+        let value = serde_json::to_value(reply).map_err(HandlerError::failed)?;
+        Ok((!value.is_null()).then_some(value))
+    })
+}
+
 struct TypedHandler<K, F> {
     f: F,
     _kind: std::marker::PhantomData<fn(K)>,
@@ -78,12 +102,9 @@ where
         violations: Vec<Violation>,
         lease: Option<Lease>,
     ) -> BoxFuture<Result<ReplyData, HandlerError>> {
-        let resource = match K::try_from(n) {
+        let resource = match typed::<K>(n) {
             Ok(r) => r,
-            Err(other) => {
-                let msg = format!("handler for {} got {:?}", K::ID, other.id());
-                return Box::pin(async move { Err(HandlerError::failed(msg)) });
-            }
+            Err(refused) => return refused,
         };
         let fut = (self.f)(Delivery {
             meta,
@@ -91,11 +112,7 @@ where
             violations,
             lease,
         });
-        Box::pin(async move {
-            let reply = fut.await?;
-            let value = serde_json::to_value(reply).map_err(HandlerError::failed)?;
-            Ok((!value.is_null()).then_some(value))
-        })
+        reply_data(fut)
     }
 }
 
@@ -117,12 +134,9 @@ where
         violations: Vec<Violation>,
         lease: Option<Lease>,
     ) -> BoxFuture<Result<ReplyData, HandlerError>> {
-        let resource = match K::try_from(n) {
+        let resource = match typed::<K>(n) {
             Ok(r) => r,
-            Err(other) => {
-                let msg = format!("handler for {} got {:?}", K::ID, other.id());
-                return Box::pin(async move { Err(HandlerError::failed(msg)) });
-            }
+            Err(refused) => return refused,
         };
         let fut = (self.f)(Unconfirmed {
             delivery: Delivery {
@@ -132,11 +146,7 @@ where
                 lease,
             },
         });
-        Box::pin(async move {
-            let reply = fut.await?;
-            let value = serde_json::to_value(reply).map_err(HandlerError::failed)?;
-            Ok((!value.is_null()).then_some(value))
-        })
+        reply_data(fut)
     }
 }
 
