@@ -310,29 +310,32 @@ impl Service {
         stored: Option<&StoredRequest>,
     ) -> Result<Claim, Error> {
         let deadline = Instant::now() + self.config.busy_wait;
-        if let Some(stored) = stored {
-            let (kept, claimed) =
-                tokio::join!(self.ledger.store_request(stored), self.ledger.claim(ask));
-            match (kept, claimed) {
-                (Err(e), Ok(Claim::New(lease))) => {
-                    let failed = Completion::Failed {
-                        reason: format!("the request could not be kept: {e}"),
-                    };
-                    let _ = self.ledger.complete(&lease, &failed).await;
-                    return Err(Error::Ledger(e));
+        let mut claimed = match stored {
+            Some(stored) => {
+                let (kept, claimed) =
+                    tokio::join!(self.ledger.store_request(stored), self.ledger.claim(ask));
+                match (kept, claimed) {
+                    (Err(e), Ok(Claim::New(lease))) => {
+                        let failed = Completion::Failed {
+                            reason: format!("the request could not be kept: {e}"),
+                        };
+                        let _ = self.ledger.complete(&lease, &failed).await;
+                        return Err(Error::Ledger(e));
+                    }
+                    (Err(e), _) => return Err(Error::Ledger(e)),
+                    (Ok(()), claimed) => claimed?,
                 }
-                (Err(e), _) => return Err(Error::Ledger(e)),
-                (Ok(()), Ok(Claim::Busy { .. })) => {}
-                (Ok(()), claimed) => return Ok(claimed?),
             }
-        }
+            None => self.ledger.claim(ask).await?,
+        };
         loop {
-            match self.ledger.claim(ask).await? {
+            match claimed {
                 Claim::Busy { holder } => {
                     if Instant::now() + self.config.busy_poll > deadline {
                         return Err(Error::InProgress { holder });
                     }
                     tokio::time::sleep(self.config.busy_poll).await;
+                    claimed = self.ledger.claim(ask).await?;
                 }
                 claim => return Ok(claim),
             }
